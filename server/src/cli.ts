@@ -1,0 +1,160 @@
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseSettings, TARGETS, type Settings } from './core/settings';
+import { FORMAT_NAMES } from './core/types';
+import type { Finding } from './core/validator';
+import { collectDatasetFiles } from './node/files';
+import { validateFile } from './node/validateFile';
+
+/**
+ * `tunekit` command line: the same core as the language server, headless, for CI pipelines.
+ * Output contract: ../DIAGNOSTICS.md (`--json`: one object per diagnostic per line; exit 0/1/2).
+ */
+
+const USAGE = `Usage:
+  tunekit validate [--json] [--target T] [--format F] [--media-root DIR] [--max-tokens N] [--rule CODE=LEVEL]... PATH...
+
+PATH is a file or a folder (folders: every .jsonl, .ndjson and dataset .json inside).
+Exit status: 0 no errors, 1 errors found, 2 usage or I/O failure.`;
+
+class UsageError extends Error {}
+
+export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'validate':
+        return await validateCommand(rest, out, err);
+      case '--help':
+      case '-h':
+      case 'help':
+      case undefined:
+        out.write(USAGE + '\n');
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err.write(`tunekit: ${(e as Error).message}\n${USAGE}\n`);
+      return 2;
+    }
+    err.write(`tunekit: ${(e as Error).stack ?? String(e)}\n`);
+    return 2;
+  }
+}
+
+/** Settings from flags, through the same zod schema the editor uses. */
+function settingsFromFlags(values: Record<string, unknown>): Settings {
+  const raw: Record<string, unknown> = {};
+  if (values['target'] !== undefined) {
+    if (!(TARGETS as readonly string[]).includes(values['target'] as string)) throw new UsageError(`--target must be one of ${TARGETS.join(', ')}`);
+    raw['target'] = values['target'];
+  }
+  if (values['format'] !== undefined) {
+    const f = values['format'] as string;
+    if (f !== 'auto' && !(FORMAT_NAMES as readonly string[]).includes(f)) throw new UsageError(`--format must be auto or one of ${FORMAT_NAMES.join(', ')}`);
+    raw['format'] = f;
+  }
+  if (values['media-root'] !== undefined) raw['mediaRoot'] = path.resolve(values['media-root'] as string);
+  if (values['max-tokens'] !== undefined) {
+    const n = Number(values['max-tokens']);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-tokens must be a positive whole number');
+    raw['maxTokens'] = n;
+  }
+  if (values['max-problems'] !== undefined) raw['maxProblems'] = Number(values['max-problems']);
+  const rules: Record<string, string> = {};
+  for (const r of (values['rule'] as string[] | undefined) ?? []) {
+    const [code, level] = r.split('=');
+    if (!code || !level) throw new UsageError(`--rule takes CODE=LEVEL, got "${r}"`);
+    rules[code] = level;
+  }
+  if (Object.keys(rules).length) raw['rules'] = rules;
+  const { settings, problems } = parseSettings(raw);
+  if (problems.length) throw new UsageError(problems.join('; '));
+  return settings;
+}
+
+async function validateCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      target: { type: 'string' },
+      format: { type: 'string' },
+      'media-root': { type: 'string' },
+      'max-tokens': { type: 'string' },
+      'max-problems': { type: 'string' },
+      rule: { type: 'string', multiple: true },
+    },
+  });
+  if (positionals.length === 0) throw new UsageError('validate needs at least one PATH');
+  const settings = settingsFromFlags(values);
+  const { files, errors } = collectDatasetFiles(positionals);
+  for (const e of errors) err.write(`tunekit: ${e}\n`);
+  const totals = { error: 0, warning: 0, info: 0, hint: 0 };
+  let records = 0;
+  let ioFailure = errors.length > 0;
+  for (const file of files) {
+    const shown = path.relative(process.cwd(), file) || file;
+    let findings: Finding[];
+    try {
+      const result = await validateFile(file, { settings });
+      findings = result.findings;
+      records += result.records;
+      if (result.truncated) err.write(`tunekit: ${shown}: more than ${settings.maxProblems} problems; only the first ${settings.maxProblems} are shown (--max-problems)\n`);
+    } catch (e) {
+      err.write(`tunekit: ${shown}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
+      ioFailure = true;
+      continue;
+    }
+    for (const f of findings) totals[f.severity]++;
+    if (values.json) {
+      for (const f of findings) {
+        out.write(
+          JSON.stringify({
+            file: shown,
+            line: f.range.start.line + 1,
+            column: f.range.start.character + 1,
+            endLine: f.range.end.line + 1,
+            endColumn: f.range.end.character + 1,
+            severity: f.severity,
+            code: f.code,
+            message: f.message,
+          }) + '\n',
+        );
+      }
+    } else if (findings.length > 0) {
+      out.write(`${shown}\n`);
+      for (const f of findings) {
+        const pos = `${f.range.start.line + 1}:${f.range.start.character + 1}`;
+        out.write(`  ${pos.padEnd(9)} ${f.severity.padEnd(7)} ${f.code.padEnd(24)} ${f.message}\n`);
+      }
+      out.write('\n');
+    }
+  }
+  if (!values.json) {
+    const n = totals.error + totals.warning + totals.info + totals.hint;
+    out.write(
+      `${n === 0 ? '✔' : '✖'} ${n} problem${n === 1 ? '' : 's'} (${totals.error} error${totals.error === 1 ? '' : 's'}, ${totals.warning} warning${totals.warning === 1 ? '' : 's'}, ${totals.info + totals.hint} info) in ${files.length} file${files.length === 1 ? '' : 's'}, ${records.toLocaleString('en-US')} records\n`,
+    );
+  }
+  if (ioFailure) return 2;
+  return totals.error > 0 ? 1 : 0;
+}
+
+/** Entry point for bin/tunekit.js. */
+export function run(): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`tunekit: ${String(e)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
+
+if (require.main === module) run();

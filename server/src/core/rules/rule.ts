@@ -1,0 +1,53 @@
+import type { FormatContext, FormatDef, JsonObject } from '../formats';
+import type { Settings } from '../settings';
+import type { Issue, RawRecord, RecordIssue, Sample } from '../types';
+import type { RelativeRange } from '../records/positions';
+import type { RecordFacts, RecordSummary } from '../summary';
+
+/** What a record rule sees. Rules report with JSON paths; positions are resolved later. */
+export interface RecordRuleContext {
+  record: RawRecord;
+  value: JsonObject;
+  sample: Sample;
+  format: FormatDef;
+  settings: Settings;
+  formatContext: FormatContext;
+  /** Facts kept for dataset rules and the report; rules add theirs here. */
+  facts: RecordFacts;
+  report(issue: Omit<Issue, 'severity'>): void;
+  /** Resolves a path (with optional span) to a range relative to the record, for facts that dataset rules report later. */
+  anchor(issue: Pick<Issue, 'path' | 'span' | 'onKey'>): RelativeRange;
+  /** Services a rule may use (injected, so the core does no I/O of its own). */
+  services: RuleServices;
+}
+
+/** Injected services. All optional: the core works without them, with fewer checks. */
+export interface RuleServices {
+  [name: string]: unknown;
+}
+
+/** A rule over one record. Must not throw; must depend only on the record and the settings. */
+export interface RecordRule {
+  name: string;
+  codes: readonly string[];
+  /** Formats the rule applies to; undefined = all. */
+  formats?: readonly string[];
+  check(ctx: RecordRuleContext): void;
+}
+
+export interface DatasetRuleContext {
+  settings: Settings;
+  formatContext: FormatContext;
+}
+
+/** A dataset-level issue; `rel` pins it to a range recorded in the facts, else it covers the record. */
+export interface DatasetIssue extends Omit<RecordIssue, 'severity'> {
+  rel?: RelativeRange;
+}
+
+/** A rule over the whole file's summaries (never the text). Must be O(records). */
+export interface DatasetRule {
+  name: string;
+  codes: readonly string[];
+  check(summaries: readonly RecordSummary[], ctx: DatasetRuleContext): DatasetIssue[];
+}

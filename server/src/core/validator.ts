@@ -1,0 +1,236 @@
+import { analyzeRecord, resolveSeverity, type LocatedIssue, type RecordAnalysis } from './analyze';
+import type { FormatContext } from './formats';
+import { JsonArrayScanner, type ArrayProblem } from './records/jsonArray';
+import { JsonlSplitter } from './records/jsonl';
+import { toAbsolute, toRelative, type AbsoluteRange } from './records/positions';
+import { DATASET_RULES, RECORD_RULES, type DatasetRule, type RecordRule, type RuleServices } from './rules';
+import { dominantFormat } from './rules/dataset';
+import type { Settings } from './settings';
+import type { RecordSummary } from './summary';
+import type { FormatName, RawRecord, Severity } from './types';
+
+export type FileKind = 'jsonl' | 'json';
+
+export interface LocatedFix {
+  title: string;
+  safe: boolean;
+  groupKey?: string;
+  edits: { range: AbsoluteRange; newText: string }[];
+}
+
+/** A diagnostic with its final position: 0-based line, UTF-16 column. */
+export interface Finding {
+  record: number;
+  range: AbsoluteRange;
+  severity: Severity;
+  code: string;
+  message: string;
+  fixes?: LocatedFix[];
+  data?: Record<string, unknown>;
+}
+
+export interface ValidationResult {
+  findings: Finding[];
+  summaries: RecordSummary[];
+  /** The file's dominant format. */
+  format?: FormatName;
+  records: number;
+  /** True when findings were cut at `tunekit.maxProblems`. */
+  truncated: boolean;
+}
+
+export interface ValidatorOptions {
+  settings: Settings;
+  formatContext?: Omit<FormatContext, 'settings'>;
+  services?: RuleServices;
+  rules?: readonly RecordRule[];
+  datasetRules?: readonly DatasetRule[];
+}
+
+/** Which way a file holds its records: `.json` files holding an array are arrays, everything else is JSON Lines. */
+export function fileKindOf(path: string, head: string): FileKind {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
+  const first = /[^\s\ufeff]/.exec(head.slice(0, 4096));
+  return first?.[0] === '[' ? 'json' : 'jsonl';
+}
+
+/**
+ * Validates dataset files. Keeps a cache of record analyses keyed by record text, so validating
+ * an edited document re-runs the rules only on records whose text changed; dataset rules then
+ * run over the small per-record summaries.
+ */
+export class DatasetValidator {
+  readonly counters = { ruleInvocations: 0, recordsAnalyzed: 0 };
+  private cache = new Map<string, RecordAnalysis>();
+  private readonly formatContext: FormatContext;
+
+  constructor(private readonly opts: ValidatorOptions) {
+    this.formatContext = { ...opts.formatContext, settings: opts.settings };
+  }
+
+  get settings(): Settings {
+    return this.opts.settings;
+  }
+
+  /** Forgets cached analyses (settings or media changed). */
+  clearCache(): void {
+    this.cache = new Map();
+  }
+
+  /** Drops cached analyses of records that mention `needle` (e.g. a media file that appeared). */
+  invalidateWhere(pred: (text: string) => boolean): void {
+    for (const key of this.cache.keys()) if (pred(key)) this.cache.delete(key);
+  }
+
+  /** Validates a whole in-memory document (the language server's path). */
+  validateText(text: string, kind: FileKind): ValidationResult {
+    const session = this.session(true);
+    const records: RawRecord[] = [];
+    const problems: ArrayProblem[] = [];
+    splitText(text, kind, (r) => records.push(r), (p) => problems.push(p));
+    for (const r of records) session.push(r);
+    for (const p of problems) session.fileProblem(p);
+    return session.end();
+  }
+
+  /** A streaming session: push records as they are read, then `end()`. Keeps only summaries. */
+  session(useCache = false): ValidationSession {
+    const next = new Map<string, RecordAnalysis>();
+    return new ValidationSession(
+      (record) => {
+        if (!useCache) return this.analyze(record);
+        const hit = this.cache.get(record.text) ?? next.get(record.text);
+        const analysis = hit ?? this.analyze(record);
+        if (!analysis.volatile) next.set(record.text, analysis);
+        return analysis;
+      },
+      (summaries) => this.datasetFindings(summaries),
+      this.opts.settings,
+      () => {
+        if (useCache) this.cache = next;
+      },
+    );
+  }
+
+  private analyze(record: RawRecord): RecordAnalysis {
+    return analyzeRecord(record, {
+      settings: this.opts.settings,
+      formatContext: this.formatContext,
+      rules: this.opts.rules ?? RECORD_RULES,
+      services: this.opts.services ?? {},
+      counters: this.counters,
+    });
+  }
+
+  private datasetFindings(summaries: RecordSummary[]): Finding[] {
+    const out: Finding[] = [];
+    const ctx = { settings: this.opts.settings, formatContext: this.formatContext };
+    for (const rule of this.opts.datasetRules ?? DATASET_RULES) {
+      for (const issue of rule.check(summaries, ctx)) {
+        const severity = resolveSeverity(issue.code, this.opts.settings);
+        if (severity === 'off') continue;
+        const s = summaries[issue.record];
+        if (!s) continue;
+        const finding: Finding = {
+          record: issue.record,
+          range: toAbsolute(s.line, s.column, issue.rel ?? s.extent),
+          severity,
+          code: issue.code,
+          message: issue.message,
+        };
+        if (issue.data) finding.data = issue.data;
+        if (issue.fixes) finding.fixes = issue.fixes.map((f) => ({ ...f, edits: [] }));
+        out.push(finding);
+      }
+    }
+    return out;
+  }
+}
+
+export class ValidationSession {
+  private readonly summaries: RecordSummary[] = [];
+  private readonly findings: Finding[] = [];
+  private truncated = false;
+
+  constructor(
+    private readonly analyze: (r: RawRecord) => RecordAnalysis,
+    private readonly dataset: (s: RecordSummary[]) => Finding[],
+    private readonly settings: Settings,
+    private readonly onEnd: () => void,
+  ) {}
+
+  push(record: RawRecord): void {
+    const analysis = this.analyze(record);
+    this.summaries.push({ ...analysis.facts, index: record.index, line: record.line, column: record.column });
+    for (const issue of analysis.issues) this.add(locate(record, issue));
+  }
+
+  fileProblem(p: ArrayProblem): void {
+    this.add({
+      record: -1,
+      range: { start: { line: p.line, character: p.column }, end: { line: p.line, character: p.column + 1 } },
+      severity: 'error',
+      code: 'invalid-json',
+      message: `${p.message} Loaders fail to read the whole file.`,
+    });
+  }
+
+  end(): ValidationResult {
+    for (const f of this.dataset(this.summaries)) this.add(f);
+    this.findings.sort(byPosition);
+    this.onEnd();
+    return {
+      findings: this.findings,
+      summaries: this.summaries,
+      format: dominantFormat(this.summaries),
+      records: this.summaries.length,
+      truncated: this.truncated,
+    };
+  }
+
+  private add(f: Finding): void {
+    if (this.findings.length >= this.settings.maxProblems) {
+      this.truncated = true;
+      return;
+    }
+    this.findings.push(f);
+  }
+}
+
+function locate(record: RawRecord, issue: LocatedIssue): Finding {
+  const f: Finding = {
+    record: record.index,
+    range: toAbsolute(record.line, record.column, issue.rel),
+    severity: issue.severity,
+    code: issue.code,
+    message: issue.message,
+  };
+  if (issue.data) f.data = issue.data;
+  if (issue.fixes) {
+    f.fixes = issue.fixes.map((fix) => ({
+      title: fix.title,
+      safe: fix.safe,
+      ...(fix.groupKey ? { groupKey: fix.groupKey } : {}),
+      edits: fix.edits.map((e) => ({ range: toAbsolute(record.line, record.column, toRelative(record.text, e)), newText: e.newText })),
+    }));
+  }
+  return f;
+}
+
+function byPosition(a: Finding, b: Finding): number {
+  return a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character;
+}
+
+/** Splits an in-memory document into records. */
+export function splitText(text: string, kind: FileKind, onRecord: (r: RawRecord) => void, onProblem: (p: ArrayProblem) => void = () => undefined): void {
+  if (kind === 'jsonl') {
+    const s = new JsonlSplitter(onRecord);
+    s.push(text);
+    s.end();
+  } else {
+    const s = new JsonArrayScanner(onRecord, onProblem);
+    s.push(text);
+    s.end();
+  }
+}
