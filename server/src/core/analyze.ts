@@ -206,9 +206,14 @@ function invalidJson(text: string): Omit<Issue, 'severity'> {
   return {
     code: 'invalid-json',
     path: [],
-    range: { start: at, end: lineEnd < 0 ? text.length : lineEnd },
+    // An error at the very end of the line (a missing "}") still gets a visible one-character range.
+    range: zeroWidthSafe(at, lineEnd < 0 ? text.length : lineEnd),
     message: `Invalid JSON at column ${col + 1}: ${what}. Loaders stop at this record (LLaMA-Factory and the datasets library fail the whole file).`,
   };
+}
+
+function zeroWidthSafe(start: number, end: number): { start: number; end: number } {
+  return start < end || start === 0 ? { start, end: Math.max(start, end) } : { start: start - 1, end };
 }
 
 function columnOf(text: string, offset: number): number {

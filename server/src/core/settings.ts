@@ -32,6 +32,16 @@ export const settingsSchema = z.object({
     .enum(['auto', ...FORMAT_NAMES])
     .default('auto')
     .describe('Dataset format; `auto` detects it per record and uses the file\'s dominant format.'),
+  media: z
+    .object({
+      fetchRemote: z.boolean().default(false).describe('Fetch the first bytes of http(s) media URLs to check them. Off: remote media are shown as links and never downloaded.'),
+    })
+    .default({ fetchRemote: false }),
+  preview: z
+    .object({
+      hoverSize: z.number().int().min(16).max(2048).default(256).describe('Largest side, in pixels, of the image shown when hovering a media reference.'),
+    })
+    .default({ hoverSize: 256 }),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

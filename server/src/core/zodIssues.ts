@@ -36,7 +36,7 @@ const EXPECTED: Record<string, string> = {
 export function zodIssuesToIssues(issues: readonly z.core.$ZodIssue[], obj: JsonObject, format: FormatDef): Omit<Issue, 'severity'>[] {
   const out: Omit<Issue, 'severity'>[] = [];
   const seen = new Set<string>();
-  for (const issue of flatten(issues)) {
+  for (const issue of flatten(issues, obj)) {
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     const key = path.join('\u0000');
     if (seen.has(key)) continue;
@@ -64,13 +64,24 @@ export function zodIssuesToIssues(issues: readonly z.core.$ZodIssue[], obj: Json
   return out;
 }
 
-function flatten(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+/**
+ * A union error (e.g. content: string | parts[] | null) says little; when the value has the type
+ * of one branch (it is a list), that branch's own issues say exactly which part is wrong.
+ */
+function flatten(issues: readonly z.core.$ZodIssue[], obj: JsonObject): z.core.$ZodIssue[] {
   const out: z.core.$ZodIssue[] = [];
   for (const i of issues) {
     if (i.code === 'invalid_union' && i.errors.length > 0) {
-      // Report the union as one expectation at its own path rather than each branch's failures.
-      out.push(i);
-    } else out.push(i);
+      const actual = at(obj, i.path.filter((p): p is string | number => typeof p !== 'symbol'));
+      const sameType = i.errors.find(
+        (branch) => branch.length > 0 && !branch.some((b) => b.path.length === 0 && (b.code === 'invalid_type' || b.code === 'invalid_value')),
+      );
+      if (actual !== null && typeof actual === 'object' && sameType) {
+        out.push(...flatten(sameType.map((b) => ({ ...b, path: [...i.path, ...b.path] }) as z.core.$ZodIssue), obj));
+        continue;
+      }
+    }
+    out.push(i);
   }
   return out;
 }

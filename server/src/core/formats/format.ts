@@ -16,6 +16,10 @@ export interface DatasetInfoEntry {
 export interface FormatContext {
   settings: Settings;
   datasetInfo?: DatasetInfoEntry;
+  /** Absolute folder of the dataset file (relative media paths resolve against it); unknown for unsaved documents. */
+  fileDir?: string;
+  /** The workspace folder holding the file: relative media paths may resolve against folders up to it, never above. */
+  rootDir?: string;
 }
 
 export type Report = (issue: Omit<Issue, 'severity'>) => void;

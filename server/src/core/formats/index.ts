@@ -63,7 +63,7 @@ export function detectFormat(value: JsonObject, ctx: FormatContext): Detection {
 export function closestFormat(value: JsonObject): { format: FormatDef; has: string[]; lacks: string[] } {
   const keys = new Set(Object.keys(value));
   let bestFit: { format: FormatDef; has: string[]; lacks: string[] } | undefined;
-  let bestScore = -1;
+  let bestScore = -Infinity;
   for (const f of FORMATS) {
     for (const sig of f.signatures) {
       const has = sig.filter((k) => keys.has(k));

@@ -40,7 +40,8 @@ export const openaiFormat: FormatDef = {
   }),
   detect(value) {
     const m = value['messages'];
-    if (!Array.isArray(m)) return 0;
+    // A non-list "messages" is still an attempt at this format: the schema then names the problem.
+    if (!Array.isArray(m)) return 'messages' in value && !('images' in value) ? 1 : 0;
     if ('images' in value || 'videos' in value || 'audios' in value) return 1;
     const first = m.find(isObject);
     if (first && Array.isArray(first['content']) && first['content'].some((p) => isObject(p) && 'value' in p)) return 1;

@@ -39,7 +39,7 @@ export const sharegptFormat: FormatDef = {
   detect(value, ctx) {
     const layout = sharegptLayout(ctx);
     const list = value[layout.listKey];
-    if (!Array.isArray(list)) return 0;
+    if (!Array.isArray(list)) return layout.listKey in value && layout.listKey !== 'messages' ? 1 : 0;
     if (layout.listKey === 'messages' && layout.roleKey === 'role') return 0;
     const first = list.find(isObject);
     if (!first) return 6;

@@ -60,14 +60,15 @@ export const conversationRule: RecordRule = {
     const hasUser = turns.some((t) => t.role === 'user');
     const hasAssistant = turns.some(isResponseSide);
     const first = turns[0]!;
-    if (!hasUser) {
+    // An unknown role is the root cause: it may well be the missing user or assistant turn.
+    if (!hasUser && !unknown) {
       ctx.report({
         code: 'missing-user-turn',
         path: listPath ?? [],
         message: `No user turn in this conversation; the model would learn to answer nothing (OpenAI's data check flags it, LLaMA-Factory drops it).`,
       });
     }
-    if (!hasAssistant) {
+    if (!hasAssistant && !unknown) {
       ctx.report({
         code: 'no-assistant-turn',
         path: listPath ?? [],
@@ -139,9 +140,6 @@ export const emptyContentRule: RecordRule = {
         return;
       }
       if (t.texts.length > 0 && t.texts.every((p) => p.text.trim() === '')) {
-        if (ctx.sample.format === 'alpaca' && t.rawRole === 'instruction' && t.texts.length > 1) {
-          // instruction and input both empty
-        }
         ctx.report({
           code: 'empty-content',
           path: t.texts[0]!.path,
