@@ -208,7 +208,7 @@ function invalidJson(text: string): Omit<Issue, 'severity'> {
     path: [],
     // An error at the very end of the line (a missing "}") still gets a visible one-character range.
     range: zeroWidthSafe(at, lineEnd < 0 ? text.length : lineEnd),
-    message: `Invalid JSON at column ${col + 1}: ${what}. Loaders stop at this record (LLaMA-Factory and the datasets library fail the whole file).`,
+    message: `Invalid JSON ${at >= (lineEnd < 0 ? text.length : lineEnd) ? 'at the end of the line' : `at column ${col + 1}`}: ${what}. Loaders stop at this record (LLaMA-Factory and the datasets library fail the whole file).`,
   };
 }
 

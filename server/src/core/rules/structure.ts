@@ -143,7 +143,7 @@ export const emptyContentRule: RecordRule = {
         ctx.report({
           code: 'empty-content',
           path: t.texts[0]!.path,
-          message: `${t.rawRole || 'This'} turn's content is ${t.texts[0]!.text === '' ? 'empty' : 'only whitespace'}; the trainer ${t.role === 'assistant' ? 'learns to answer nothing' : 'gets an empty prompt'}.`,
+          message: `${CONVERSATIONAL.has(ctx.sample.format) ? `The "${t.rawRole}" turn's content` : `"${t.rawRole}"`} is ${t.texts[0]!.text === '' ? 'empty' : 'only whitespace'}; the trainer ${t.role === 'assistant' ? 'learns to answer nothing' : 'gets an empty prompt'}.`,
         });
       }
     };
