@@ -156,5 +156,3 @@ export function run(): void {
     },
   );
 }
-
-if (require.main === module) run();
