@@ -6,6 +6,8 @@ export interface ArrayProblem {
   line: number;
   column: number;
   message: string;
+  /** Characters the problem covers: 1 (the offending character), or 0 at the end of the file. */
+  width?: number;
 }
 
 /**
@@ -41,11 +43,32 @@ export class JsonArrayScanner {
       this.first = false;
       if (chunk.charCodeAt(0) === 0xfeff) i = 1;
     }
+    // Inside strings the scanner jumps to the next character that matters (quote, backslash or
+    // raw newline) with indexOf, which is many times faster than stepping through record text one
+    // character at a time; the positions found are remembered until passed.
+    let nextQuote = -1;
+    let nextBackslash = -1;
+    let nextNewline = -1;
+    const len = chunk.length;
     let segStart = -1;
-    for (; i < chunk.length; i++) {
-      const c = chunk.charCodeAt(i);
+    while (i < len) {
       if (this.state === 'inValue') {
         if (segStart < 0) segStart = i;
+        if (this.inString && !this.escape) {
+          if (nextQuote < i && nextQuote !== -2) nextQuote = indexOrNone(chunk, '"', i);
+          if (nextBackslash < i && nextBackslash !== -2) nextBackslash = indexOrNone(chunk, '\\', i);
+          if (nextNewline < i && nextNewline !== -2) nextNewline = indexOrNone(chunk, '\n', i);
+          let stop = len;
+          if (nextQuote >= 0 && nextQuote < stop) stop = nextQuote;
+          if (nextBackslash >= 0 && nextBackslash < stop) stop = nextBackslash;
+          if (nextNewline >= 0 && nextNewline < stop) stop = nextNewline;
+          // Plain string content up to `stop`: no line breaks in it, so only offset and column move.
+          this.offset += stop - i;
+          this.column += stop - i;
+          i = stop;
+          if (i >= len) break;
+        }
+        const c = chunk.charCodeAt(i);
         if (this.inString) {
           if (this.escape) this.escape = false;
           else if (c === 92) this.escape = true;
@@ -61,6 +84,7 @@ export class JsonArrayScanner {
             this.finishElement();
             this.state = 'done';
             this.advance(c);
+            i++;
             continue;
           }
           this.depth--;
@@ -70,18 +94,23 @@ export class JsonArrayScanner {
           this.finishElement();
           this.state = 'beforeValue';
           this.advance(c);
+          i++;
           continue;
         }
         this.advance(c);
+        i++;
         continue;
       }
+      const c = chunk.charCodeAt(i);
       const ws = c === 32 || c === 10 || c === 13 || c === 9;
       if (!ws) {
         if (this.state === 'start') {
           if (c === 91) this.state = 'beforeValue';
           else {
             this.report('The file does not start with "[": a JSON dataset file must be an array of records (or use .jsonl).');
+            // Nothing after this point can be read as array elements; say it once, not again at the end.
             this.state = 'done';
+            this.trailingReported = true;
           }
         } else if (this.state === 'beforeValue') {
           if (c === 93) this.state = 'done';
@@ -95,8 +124,7 @@ export class JsonArrayScanner {
             this.elemLine = this.line;
             this.elemColumn = this.column;
             segStart = i;
-            i--; // re-read this character in the value state
-            continue;
+            continue; // re-read this character in the value state
           }
         } else if (this.state === 'done' && !this.trailingReported) {
           this.trailingReported = true;
@@ -104,18 +132,20 @@ export class JsonArrayScanner {
         }
       }
       this.advance(c);
+      i++;
     }
     if (segStart >= 0) this.buf.push(chunk.slice(segStart));
   }
 
   end(): void {
+    // At the end of the file there is no character to underline: the problems get zero width.
     if (this.state === 'inValue') {
       this.finishElement();
-      this.report('The array is not closed: "]" is missing at the end of the file.');
+      this.report('The array is not closed: "]" is missing at the end of the file.', 0);
     } else if (this.state === 'start') {
-      this.report('The file is empty: expected a JSON array of records.');
+      this.report('The file is empty: expected a JSON array of records.', 0);
     } else if (this.state === 'beforeValue' || this.state === 'afterValue') {
-      this.report('The array is not closed: "]" is missing at the end of the file.');
+      this.report('The array is not closed: "]" is missing at the end of the file.', 0);
     }
     this.state = 'done';
   }
@@ -142,7 +172,13 @@ export class JsonArrayScanner {
     this.emit({ index: this.index++, offset: this.elemOffset, line: this.elemLine, column: this.elemColumn, text });
   }
 
-  private report(message: string): void {
-    this.problem({ offset: this.offset, line: this.line, column: this.column, message });
+  private report(message: string, width = 1): void {
+    this.problem({ offset: this.offset, line: this.line, column: this.column, message, width });
   }
+}
+
+/** `text.indexOf(ch, from)`, or -2 when there is none (so the caller stops asking). */
+function indexOrNone(text: string, ch: string, from: number): number {
+  const at = text.indexOf(ch, from);
+  return at < 0 ? -2 : at;
 }
