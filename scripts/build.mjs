@@ -27,12 +27,18 @@ function testEntries(dir) {
   return out;
 }
 
+function vscodeTestEntries(dir) {
+  return readdirSync(dir, { recursive: true }).filter((p) => p.endsWith('.ts')).map((p) => join(dir, p));
+}
+
 const builds = [
   { ...common, entryPoints: ['client/src/extension.ts'], outfile: 'client/out/extension.js', external: ['vscode'] },
   { ...common, entryPoints: ['server/src/server.ts'], outfile: 'server/out/server.js' },
   { ...common, entryPoints: ['server/src/cli.ts'], outfile: 'server/out/cli.js' },
   // Tests: each file bundled with the sources it imports; npm packages stay external.
   { ...common, entryPoints: testEntries('test'), outdir: 'out/test', outbase: 'test', packages: 'external' },
+  // The @vscode/test-electron suite (npm run test:vscode, not npm test): runs inside VS Code.
+  { ...common, entryPoints: vscodeTestEntries('test/vscode'), outdir: 'out/test/vscode', outbase: 'test/vscode', packages: 'external' },
 ];
 
 if (watch) {

@@ -5,6 +5,7 @@ import { FORMAT_NAMES } from './core/types';
 import type { Finding } from './core/validator';
 import { collectDatasetFiles } from './node/files';
 import { validateFile } from './node/validateFile';
+import { defaultServices } from './node/services';
 
 /**
  * `tunekit` command line: the same core as the language server, headless, for CI pipelines.
@@ -96,11 +97,13 @@ async function validateCommand(args: string[], out: NodeJS.WritableStream, err: 
   const totals = { error: 0, warning: 0, info: 0, hint: 0 };
   let records = 0;
   let ioFailure = errors.length > 0;
+  // One media probe for every file: datasets that share images probe each image once.
+  const services = defaultServices();
   for (const file of files) {
     const shown = path.relative(process.cwd(), file) || file;
     let findings: Finding[];
     try {
-      const result = await validateFile(file, { settings });
+      const result = await validateFile(file, { settings, services });
       findings = result.findings;
       records += result.records;
       if (result.truncated) err.write(`tunekit: ${shown}: more than ${settings.maxProblems} problems; only the first ${settings.maxProblems} are shown (--max-problems)\n`);

@@ -48,9 +48,15 @@ connection.onInitialize((params) => {
   if (commands.size) fragments.push({ executeCommandProvider: { commands: [...commands.keys()] } });
   return { capabilities: mergeCapabilities(fragments), serverInfo: { name: 'tunekit' } };
 });
-connection.onInitialized(() => emitters.initialized.fire());
-connection.onDidChangeConfiguration((p) => emitters.didChangeConfiguration.fire(p));
-connection.onDidChangeWatchedFiles((p) => emitters.didChangeWatchedFiles.fire(p));
+connection.onInitialized(() => {
+  emitters.initialized.fire();
+});
+connection.onDidChangeConfiguration((p) => {
+  emitters.didChangeConfiguration.fire(p);
+});
+connection.onDidChangeWatchedFiles((p) => {
+  emitters.didChangeWatchedFiles.fire(p);
+});
 connection.onExecuteCommand(async (p) => {
   const handler = commands.get(p.command);
   if (!handler) return null;

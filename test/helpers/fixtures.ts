@@ -6,6 +6,7 @@ import { DatasetValidator, fileKindOf, type Finding } from '../../server/src/cor
 import { validateFile } from '../../server/src/node/validateFile';
 import { datasetInfoFor } from '../../server/src/node/files';
 import type { RuleServices } from '../../server/src/core/rules';
+import { defaultServices } from '../../server/src/node/services';
 
 /** The repository root (tests run from out/test/**, sources live beside). */
 export const ROOT = findRoot(__dirname);
@@ -42,7 +43,8 @@ export async function validateBothWays(file: string, settings: Settings, service
   const streamed = await validateFile(file, { settings, services });
   const text = fs.readFileSync(file, 'utf8');
   const info = datasetInfoFor(file);
-  const inMemory = new DatasetValidator({ settings, services, formatContext: info ? { datasetInfo: info } : {} }).validateText(
+  const formatContext = { fileDir: path.dirname(path.resolve(file)), ...(info ? { datasetInfo: info } : {}) };
+  const inMemory = new DatasetValidator({ settings, services, formatContext }).validateText(
     text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
     fileKindOf(file, text),
   );
@@ -58,7 +60,7 @@ export async function validateBothWays(file: string, settings: Settings, service
  * Compares a fixture's findings with `<case>.expected` (one `formatFinding` line each; `#`
  * comments allowed). `UPDATE_FIXTURES=1` rewrites the expected file: review the diff.
  */
-export async function checkFixture(name: string, services: RuleServices = {}): Promise<Finding[]> {
+export async function checkFixture(name: string, services: RuleServices = defaultServices()): Promise<Finding[]> {
   const file = path.join(FIXTURES, name);
   const findings = await validateBothWays(file, settingsFor(file), services);
   const actual = findings.map(formatFinding);

@@ -34,7 +34,7 @@ export class Prng {
 
 export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20240611);
 /** How many mutated documents each suite runs; CI keeps the default (a few seconds). */
-export const FUZZ_ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 300);
+export const FUZZ_ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 1000);
 
 /** Records in the formats the validator knows, plus broken ones, so mutations start from realistic text. */
 const BUILTIN_SEEDS = [
@@ -156,6 +156,11 @@ export const PATHOLOGICAL: { name: string; kind: 'jsonl' | 'json'; text: () => s
     text: () => '{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}],' + Array.from({ length: 100_000 }, (_, i) => `"k${i}": ${i}`).join(', ') + '}',
   },
   { name: '100,000 keys in a JSON array file', kind: 'json', text: () => '[{' + Array.from({ length: 100_000 }, (_, i) => `"k${i}":"v"`).join(',') + '}]' },
+  {
+    name: '100,000 keys, one per line, in a pretty-printed JSON array file',
+    kind: 'json',
+    text: () => '[\n  {\n    "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],\n' + Array.from({ length: 100_000 }, (_, i) => `    "k${i}": ${i}`).join(',\n') + '\n  }\n]\n',
+  },
   { name: 'NUL bytes everywhere', kind: 'jsonl', text: () => '{"text":"a\0b"}\n\0\0\0\n{"te\0xt":1}\n' },
   { name: 'lone surrogates', kind: 'jsonl', text: () => '{"text":"\ud800"}\n{"text":"\\ud800"}\n{"\udc00":"x"}\n\ud83d\n' },
   { name: 'BOM and CRLF', kind: 'jsonl', text: () => '\ufeff{"text":"a"}\r\n{"text":"b"\r\n\r\n{"text":"c"}\r\n' },

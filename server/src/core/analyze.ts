@@ -2,7 +2,7 @@ import { parse as parseLenient, printParseErrorCode, type ParseError } from 'jso
 import { isCode, defaultSeverity } from './codes';
 import { closestFormat, detectFormat, formatByName, type FormatContext, type FormatDef, type JsonObject } from './formats';
 import { jsonType } from './formats/qa';
-import { RecordLocator } from './records/locate';
+import { exceedsNesting, MAX_LOCATE_DEPTH, RecordLocator } from './records/locate';
 import { toRelative, type RelativeRange } from './records/positions';
 import type { RecordRule, RuleServices } from './rules/rule';
 import type { Settings } from './settings';
@@ -147,7 +147,7 @@ export function analyzeRecord(record: RawRecord, opts: AnalyzeOptions): RecordAn
           formatContext: ctx,
           facts,
           report,
-          anchor: (i) => toRelative(text, locator.locate(i)),
+          anchor: (i) => toRelative(text, locator.locate(i), locator.lines),
           services: opts.services,
         });
       } catch (err) {
@@ -168,13 +168,14 @@ export function analyzeRecord(record: RawRecord, opts: AnalyzeOptions): RecordAn
   function finish(): RecordAnalysis {
     const issues: LocatedIssue[] = [];
     for (const issue of raw) {
-      const severity = resolveSeverity(issue.code, opts.settings);
-      if (severity === 'off') continue;
+      const resolved = resolveSeverity(issue.code, opts.settings);
+      if (resolved === 'off') continue;
+      const severity = issue.defaultSeverity && !opts.settings.rules[issue.code] ? issue.defaultSeverity : resolved;
       const located: LocatedIssue = {
         code: issue.code,
         severity,
         message: issue.message,
-        rel: toRelative(text, locator.locate(issue)),
+        rel: toRelative(text, locator.locate(issue), locator.lines),
       };
       if (issue.fixes) located.fixes = issue.fixes;
       if (issue.data) located.data = issue.data;
@@ -196,6 +197,16 @@ function extentOf(text: string): RelativeRange {
 }
 
 function invalidJson(text: string): Omit<Issue, 'severity'> {
+  if (exceedsNesting(text, MAX_LOCATE_DEPTH)) {
+    // jsonc-parser would overflow the stack finding the error; JSON.parse already said it is broken.
+    const lineEnd = text.indexOf('\n');
+    return {
+      code: 'invalid-json',
+      path: [],
+      range: { start: 0, end: lineEnd < 0 ? text.length : lineEnd },
+      message: `Invalid JSON, nested more than ${MAX_LOCATE_DEPTH} levels deep. Loaders stop at this record (LLaMA-Factory and the datasets library fail the whole file).`,
+    };
+  }
   const errors: ParseError[] = [];
   parseLenient(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   const first = errors[0];

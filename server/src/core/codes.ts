@@ -63,6 +63,7 @@ export const CODES = {
   'unfilled-template-slot': { family: 'leakage', severity: 'error', summary: 'A template variable never filled.' },
   'ai-boilerplate': { family: 'leakage', severity: 'warning', summary: 'Identity, knowledge-cutoff or refusal boilerplate in an assistant turn.' },
   'repeated-boilerplate': { family: 'leakage', severity: 'warning', summary: 'The same long span recurs across many records.' },
+  'leakage-pattern': { family: 'leakage', severity: 'warning', summary: 'Text matching a user pattern of tunekit.leakage.patterns (severity per pattern).' },
 
   'answer-not-in-options': { family: 'qa', severity: 'error', summary: 'A multiple-choice answer that is none of the options.' },
   'inconsistent-answer-format': { family: 'qa', severity: 'warning', summary: 'Answers of one file follow different shapes.' },

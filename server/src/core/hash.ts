@@ -4,7 +4,12 @@
  * about 1 in 20,000, and the duplicate message names the earlier record so a user can check.
  */
 export function stableHash(text: string, value: unknown): string {
-  const canonical = isCompact(text) ? text : JSON.stringify(value);
+  let canonical = text;
+  try {
+    if (!isCompact(text)) canonical = JSON.stringify(value);
+  } catch {
+    // JSON.stringify recurses and overflows on values nested thousands of levels deep.
+  }
   return cyrb53(canonical).toString(36);
 }
 

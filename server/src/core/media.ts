@@ -51,6 +51,8 @@ export interface MediaLocation {
   kind: RefKind;
   /** Probe targets in order; the first that exists is the file. One entry for URIs and absolute paths. */
   candidates: string[];
+  /** The same targets in the order messages name them: the main folders first, the fallbacks last. */
+  display: string[];
 }
 
 /** How many folders above the dataset's folder a relative path may resolve against. */
@@ -65,7 +67,7 @@ const MAX_PARENT_LEVELS = 3;
  */
 export function mediaLocation(ref: string, ctx: FormatContext, record?: JsonObject): MediaLocation {
   const kind = refKind(ref);
-  if (kind !== 'file') return { kind, candidates: [ref] };
+  if (kind !== 'file') return { kind, candidates: [ref], display: [ref] };
   let p = ref;
   if (/^file:\/\//i.test(p)) {
     try {
@@ -75,8 +77,8 @@ export function mediaLocation(ref: string, ctx: FormatContext, record?: JsonObje
       // Not a valid URI: treat it as a plain path.
     }
   }
-  if (path.isAbsolute(p)) return { kind, candidates: [path.normalize(p)] };
-  if (p.trim() === '') return { kind, candidates: [] };
+  if (path.isAbsolute(p)) return { kind, candidates: [path.normalize(p)], display: [path.normalize(p)] };
+  if (p.trim() === '') return { kind, candidates: [], display: [] };
   const bases: string[] = [];
   const mediaRoot = ctx.settings.mediaRoot.trim();
   if (mediaRoot) {
@@ -86,16 +88,17 @@ export function mediaLocation(ref: string, ctx: FormatContext, record?: JsonObje
   }
   if (ctx.fileDir) bases.push(ctx.fileDir);
   if (ctx.datasetInfo?.dir) bases.push(ctx.datasetInfo.dir);
-  if (ctx.fileDir) bases.push(...parentsOf(ctx.fileDir, ctx.rootDir));
-  const out: string[] = [];
-  // Qwen-VL's classification data names its image folder per record (`data_path`).
+  const parents = ctx.fileDir ? parentsOf(ctx.fileDir, ctx.rootDir) : [];
+  const main = bases.map((b) => path.resolve(b, p));
+  const fallback = parents.map((b) => path.resolve(b, p));
+  // Qwen-VL's classification data names its image folder per record (`data_path`); its loader looks there.
+  const viaDataPath: string[] = [];
   const dataPath = record?.['data_path'];
   if (typeof dataPath === 'string' && dataPath.trim()) {
-    if (path.isAbsolute(dataPath)) out.push(path.join(dataPath, p));
-    else for (const b of bases) out.push(path.resolve(b, dataPath, p));
+    if (path.isAbsolute(dataPath)) viaDataPath.push(path.join(dataPath, p));
+    else for (const b of [...bases, ...parents]) viaDataPath.push(path.resolve(b, dataPath, p));
   }
-  for (const b of bases) out.push(path.resolve(b, p));
-  return { kind, candidates: [...new Set(out)] };
+  return { kind, candidates: [...new Set([...viaDataPath, ...main, ...fallback])], display: [...new Set([...main, ...viaDataPath, ...fallback])] };
 }
 
 function parentsOf(dir: string, root: string | undefined): string[] {

@@ -28,6 +28,30 @@ export const settingsSchema = z.object({
     .array(z.string())
     .default(['**/data/**/*.json', '**/*dataset*.json', '**/*train*.json', '**/*val*.json', '**/*test*.json'])
     .describe('Glob patterns of `.json` files that are datasets (JSON arrays of records). `.jsonl` files are always datasets.'),
+  tokenizer: z
+    .string()
+    .default('')
+    .describe(
+      'Tokenizer for token counts (report and `too-long`): an OpenAI encoding (`o200k_base`, `cl100k_base`), a path to a Hugging Face `tokenizer.json`, or empty to pick by target (OpenAI targets: `o200k_base`; others: a labelled estimate).',
+    ),
+  report: z
+    .object({
+      longTailMin: z.number().int().min(1).default(10).describe('Labels with fewer records than this are the long tail in the dataset report.'),
+      nearDuplicateThreshold: z
+        .number()
+        .min(0.5)
+        .max(1)
+        .default(0.8)
+        .describe('Estimated Jaccard similarity (word 3-grams, MinHash) at or above which two records count as near-duplicates in the report.'),
+      imageTokens: z
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .describe("Tokens one image takes in the trainer's sequence; 0 uses the target's rule (a fixed count or by resolution)."),
+    })
+    .default({ longTailMin: 10, nearDuplicateThreshold: 0.8, imageTokens: 0 })
+    .describe('Dataset report thresholds.'),
   format: z
     .enum(['auto', ...FORMAT_NAMES])
     .default('auto')
@@ -42,7 +66,37 @@ export const settingsSchema = z.object({
       hoverSize: z.number().int().min(16).max(2048).default(256).describe('Largest side, in pixels, of the image shown when hovering a media reference.'),
     })
     .default({ hoverSize: 256 }),
+  leakage: z
+    .object({
+      patterns: z
+        .array(
+          z.object({
+            regex: z.string().refine(isValidRegex, 'not a valid regular expression'),
+            message: z.string(),
+            severity: z.enum(['error', 'warning', 'info', 'hint']).default('warning'),
+          }),
+        )
+        .default([])
+        .describe('Extra leakage patterns, reported as `leakage-pattern`: {"regex": "...", "message": "...", "severity": "warning"}.'),
+      allowTokens: z
+        .array(z.string())
+        .default([])
+        .describe('Control tokens the dataset intends (e.g. "</s>"); they are not reported as leaked-special-token.'),
+      repeatedMinLength: z.number().int().min(10).default(60).describe('repeated-boilerplate: shortest span, in characters, that counts as boilerplate.'),
+      repeatedMinShare: z.number().min(0).max(1).default(0.2).describe('repeated-boilerplate: share of records (0–1) that must carry the same span.'),
+      repeatedMinRecords: z.number().int().min(2).default(5).describe('repeated-boilerplate: fewest records that must carry the same span.'),
+    })
+    .default({ patterns: [], allowTokens: [], repeatedMinLength: 60, repeatedMinShare: 0.2, repeatedMinRecords: 5 }),
 });
+
+function isValidRegex(source: string): boolean {
+  try {
+    new RegExp(source, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type Settings = z.infer<typeof settingsSchema>;
 

@@ -60,6 +60,8 @@ export interface Issue {
   fixes?: Fix[];
   /** Extra machine-readable data for quick fixes and the report. */
   data?: Record<string, unknown>;
+  /** A severity chosen by the rule (e.g. a user pattern's own); replaces the code's default, `tunekit.rules` still wins. */
+  defaultSeverity?: Severity;
 }
 
 /** An issue attached to a record by index (what dataset-level rules produce). */

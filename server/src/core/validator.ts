@@ -1,8 +1,10 @@
 import { analyzeRecord, resolveSeverity, type LocatedIssue, type RecordAnalysis } from './analyze';
+import { relFinding, type BatchOutput, type RelFinding } from './batch';
+import { SummaryStore } from './summaryStore';
 import type { FormatContext } from './formats';
 import { JsonArrayScanner, type ArrayProblem } from './records/jsonArray';
 import { JsonlSplitter } from './records/jsonl';
-import { toAbsolute, toRelative, type AbsoluteRange } from './records/positions';
+import { toAbsolute, type AbsoluteRange } from './records/positions';
 import { DATASET_RULES, RECORD_RULES, type DatasetRule, type RecordRule, type RuleServices } from './rules';
 import { dominantFormat } from './rules/dataset';
 import type { Settings } from './settings';
@@ -37,6 +39,18 @@ export interface ValidationResult {
   records: number;
   /** True when findings were cut at `tunekit.maxProblems`. */
   truncated: boolean;
+  /** Every finding counted by code, including those cut at `maxProblems` (the report needs true totals). */
+  tally: IssueTally[];
+  /** How many records have at least one error (trainers skip or crash on them). */
+  errorRecords: number;
+}
+
+export interface IssueTally {
+  code: string;
+  severity: Severity;
+  count: number;
+  /** 0-based line of the first finding with this code. */
+  firstLine: number;
 }
 
 export interface ValidatorOptions {
@@ -113,7 +127,8 @@ export class DatasetValidator {
     );
   }
 
-  private analyze(record: RawRecord): RecordAnalysis {
+  /** Analyses one record without the cache (the streaming path re-runs volatile records once their probes finish). */
+  analyze(record: RawRecord): RecordAnalysis {
     return analyzeRecord(record, {
       settings: this.opts.settings,
       formatContext: this.formatContext,
@@ -140,7 +155,9 @@ export class DatasetValidator {
           message: issue.message,
         };
         if (issue.data) finding.data = issue.data;
-        if (issue.fixes) finding.fixes = issue.fixes.map((f) => ({ ...f, edits: [] }));
+        if (issue.fixes) {
+          finding.fixes = issue.fixes.map((f) => ({ ...f, edits: f.edits.map((e) => ({ range: toAbsolute(s.line, s.column, e.rel), newText: e.newText })) }));
+        }
         out.push(finding);
       }
     }
@@ -150,8 +167,12 @@ export class DatasetValidator {
 
 export class ValidationSession {
   private readonly summaries: RecordSummary[] = [];
+  /** Compact summaries, used instead of `summaries` once records arrive in batches (big files). */
+  private store: SummaryStore | undefined;
   private readonly findings: Finding[] = [];
   private truncated = false;
+  private readonly tally = new Map<string, IssueTally>();
+  private readonly errorRecords = new Set<number>();
 
   constructor(
     private readonly analyze: (r: RawRecord) => RecordAnalysis,
@@ -160,16 +181,35 @@ export class ValidationSession {
     private readonly onEnd: () => void,
   ) {}
 
-  push(record: RawRecord): void {
-    const analysis = this.analyze(record);
+  /** Adds a record; `analysis` is its analysis when the caller already has one. */
+  push(record: RawRecord, analysis: RecordAnalysis = this.analyze(record)): void {
+    if (this.store) throw new Error('ValidationSession: push() after pushBatch()');
     this.summaries.push({ ...analysis.facts, index: record.index, line: record.line, column: record.column });
     for (const issue of analysis.issues) this.add(locate(record, issue));
+  }
+
+  /**
+   * Adds a batch of records analysed elsewhere (a worker thread, see core/batch.ts), in file
+   * order. `line[k]`/`column[k]` place its records; their indexes follow the records already in.
+   * Summaries are then kept compact (SummaryStore), which is what lets a 1 GB file validate in
+   * bounded memory.
+   */
+  pushBatch(batch: BatchOutput, line: ArrayLike<number>, column: ArrayLike<number>): void {
+    if (!this.store) {
+      if (this.summaries.length > 0) throw new Error('ValidationSession: pushBatch() after push()');
+      this.store = new SummaryStore();
+    }
+    const first = this.store.length;
+    this.store.append(batch.facts, line, column);
+    for (const [k, issues] of batch.issues) {
+      for (const issue of issues) this.add(placeFinding(first + k, line[k]!, column[k]!, issue));
+    }
   }
 
   fileProblem(p: ArrayProblem): void {
     this.add({
       record: -1,
-      range: { start: { line: p.line, character: p.column }, end: { line: p.line, character: p.column + 1 } },
+      range: { start: { line: p.line, character: p.column }, end: { line: p.line, character: p.column + (p.width ?? 1) } },
       severity: 'error',
       code: 'invalid-json',
       message: `${p.message} Loaders fail to read the whole file.`,
@@ -177,19 +217,29 @@ export class ValidationSession {
   }
 
   end(): ValidationResult {
-    for (const f of this.dataset(this.summaries)) this.add(f);
+    const summaries = this.store ? this.store.view() : this.summaries;
+    for (const f of this.dataset(summaries)) this.add(f);
     this.findings.sort(byPosition);
     this.onEnd();
     return {
       findings: this.findings,
-      summaries: this.summaries,
-      format: dominantFormat(this.summaries),
-      records: this.summaries.length,
+      summaries,
+      format: dominantFormat(summaries),
+      records: summaries.length,
       truncated: this.truncated,
+      tally: [...this.tally.values()],
+      errorRecords: this.errorRecords.size,
     };
   }
 
   private add(f: Finding): void {
+    const key = `${f.code}\0${f.severity}`;
+    const t = this.tally.get(key);
+    if (t) {
+      t.count++;
+      if (f.range.start.line < t.firstLine) t.firstLine = f.range.start.line;
+    } else this.tally.set(key, { code: f.code, severity: f.severity, count: 1, firstLine: f.range.start.line });
+    if (f.severity === 'error' && f.record >= 0) this.errorRecords.add(f.record);
     if (this.findings.length >= this.settings.maxProblems) {
       this.truncated = true;
       return;
@@ -199,9 +249,14 @@ export class ValidationSession {
 }
 
 function locate(record: RawRecord, issue: LocatedIssue): Finding {
+  return placeFinding(record.index, record.line, record.column, relFinding(record.text, issue));
+}
+
+/** A record-relative finding placed at its record's position (both validation paths end here). */
+export function placeFinding(index: number, line: number, column: number, issue: RelFinding): Finding {
   const f: Finding = {
-    record: record.index,
-    range: toAbsolute(record.line, record.column, issue.rel),
+    record: index,
+    range: toAbsolute(line, column, issue.rel),
     severity: issue.severity,
     code: issue.code,
     message: issue.message,
@@ -212,7 +267,7 @@ function locate(record: RawRecord, issue: LocatedIssue): Finding {
       title: fix.title,
       safe: fix.safe,
       ...(fix.groupKey ? { groupKey: fix.groupKey } : {}),
-      edits: fix.edits.map((e) => ({ range: toAbsolute(record.line, record.column, toRelative(record.text, e)), newText: e.newText })),
+      edits: fix.edits.map((e) => ({ range: toAbsolute(line, column, e.rel), newText: e.newText })),
     }));
   }
   return f;

@@ -12,18 +12,15 @@ export const statusFeature: Feature = {
 };
 
 export function registerStatus(ctx: FeatureContext): void {
-  ctx.store.onDidValidate((state) => {
-    ctx.connection.sendNotification(statusNotification, statusOf(state)).catch((err: unknown) => {
-      ctx.connection.console.warn(`Tunekit: could not send the status of ${state.uri}: ${String(err)}`);
-    });
-  });
-
-  ctx.store.onDidStopBeingDataset((uri) => {
-    const status: StatusParams = { uri, isDataset: false, records: 0, problems: { error: 0, warning: 0, info: 0, hint: 0 }, truncated: false, ms: 0 };
+  const send = (status: StatusParams): void => {
     ctx.connection.sendNotification(statusNotification, status).catch((err: unknown) => {
-      ctx.connection.console.warn(`Tunekit: could not send the status of ${uri}: ${String(err)}`);
+      ctx.connection.console.warn(`Tunekit: could not send the status of ${status.uri}: ${String(err)}`);
     });
-  });
+  };
+  ctx.store.onDidValidate((state) => send(statusOf(state)));
+  ctx.store.onDidStopBeingDataset((uri) =>
+    send({ uri, isDataset: false, records: 0, problems: { error: 0, warning: 0, info: 0, hint: 0 }, truncated: false, ms: 0 }),
+  );
 
   ctx.connection.onRequest(statsRequest, (params) =>
     guarded(ctx, 'stats', () => null, async () => {

@@ -156,7 +156,7 @@ export class DocumentStore {
    */
   reloadSettings(pushed?: unknown): void {
     if (pushed && typeof pushed === 'object' && 'tunekit' in pushed) {
-      this.pushedSettings = this.parse((pushed as { tunekit: unknown }).tunekit, 'the pushed settings');
+      this.pushedSettings = this.parse(pushed.tunekit, 'the pushed settings');
     }
     this.generation++;
     this.settingsCache.clear();
@@ -210,7 +210,8 @@ export class DocumentStore {
     const datasetInfo = filePath ? datasetInfoFor(filePath) : undefined;
     const services: RuleServices = {};
     for (const provide of this.servicesProviders) Object.assign(services, provide({ uri, filePath, settings }));
-    const validator = new DatasetValidator({ settings, formatContext: datasetInfo ? { datasetInfo } : {}, services });
+    const formatContext = { ...(datasetInfo ? { datasetInfo } : {}), ...(filePath ? this.fileContext(filePath) : {}) };
+    const validator = new DatasetValidator({ settings, formatContext, services });
     return { uri, filePath, kind, settings, datasetInfo, validator, validations: 0 };
   }
 
@@ -218,7 +219,7 @@ export class DocumentStore {
    * Which documents are datasets: `.jsonl`/`.ndjson` (and the `jsonl` language) always; `.json`
    * when its content is an array whose first record has a known format, or when it matches
    * `tunekit.datasetFiles` and holds an array (the default globs, such as `**\/*test*.json`, also
-   * match configuration files, which are objects).
+   * match configuration files, which are objects; an empty new file is not a dataset yet).
    */
   private datasetKind(document: TextDocument, filePath: string | undefined, settings: Settings): FileKind | undefined {
     const name = (filePath ?? document.uri).toLowerCase();
@@ -228,8 +229,19 @@ export class DocumentStore {
     const head = document.getText().slice(0, HEAD_CHARS);
     if (looksLikeJsonDataset(head)) return 'json';
     const first = /[^\s\ufeff]/.exec(head)?.[0];
-    if ((first === undefined || first === '[') && filePath && this.matchesDatasetGlobs(filePath, settings.datasetFiles)) return 'json';
+    if (first === '[' && filePath && this.matchesDatasetGlobs(filePath, settings.datasetFiles)) return 'json';
     return undefined;
+  }
+
+  /** The file's folder and its workspace folder: relative media paths resolve against them. */
+  private fileContext(filePath: string): { fileDir: string; rootDir?: string } {
+    const fileDir = path.dirname(filePath);
+    for (const folder of this.client.workspaceFolders) {
+      const root = filePathOf(folder.uri);
+      const rel = root ? path.relative(root, filePath) : '..';
+      if (root && !rel.startsWith('..') && !path.isAbsolute(rel)) return { fileDir, rootDir: root };
+    }
+    return { fileDir };
   }
 
   private matchesDatasetGlobs(filePath: string, globs: readonly string[]): boolean {

@@ -120,6 +120,7 @@ export const runConfigSchema = z
     recipe: z.enum(RECIPES, { error: `recipe must be one of ${RECIPES.join(', ')}` }).default('llamafactory').describe('The training entry point: `llamafactory` (`llamafactory-cli train`), `ms-swift` (`swift sft`), `command` (your own, see `command`) or `smoke` (a tiny PyTorch trainer to check a backend in a minute).'),
     command: z.array(z.string()).min(1, 'command needs at least the program').optional().describe('For `recipe: command`: the program and its arguments as a list (never a shell string). It runs in the run folder with `TUNEKIT_DATA` (converted data, JSONL) and `TUNEKIT_OUTPUT_DIR` set.'),
     backend: backendSchema,
+    pythonEnv: z.string().min(1).optional().describe('A virtual environment or conda environment folder on the remote machine; its `bin/` goes first on PATH, so `llamafactory-cli`, `swift` or `python3` come from it.'),
     env: z
       .record(z.string().regex(ENV_NAME_RE, 'environment variable names hold letters, digits and "_"'), z.union([z.string(), z.number(), z.boolean()]).transform(String))
       .default({})

@@ -37,18 +37,23 @@ function installEnv(tmpDir: string): NodeJS.ProcessEnv {
 
 function npm(args: string[], cwd: string, env: NodeJS.ProcessEnv, log: Log): string {
   log(`$ npm ${args.join(' ')}  (in ${cwd})`);
-  return execFileSync('npm', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  // stdout goes to our stderr too: the native builds' output is what explains a failed install.
+  const out = execFileSync('npm', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 256 << 20 });
+  if (args[0] !== 'pack') process.stderr.write(out);
+  return out;
 }
 
-/** True when code-server is installed and its postinstall ran (native modules and links in place). */
-export function codeServerWorks(): boolean {
-  if (!fs.existsSync(CODE_SERVER_BIN)) return false;
+/** Why the cached code-server is not usable, or undefined when it is (installed, postinstall ran). */
+export function codeServerProblem(): string | undefined {
+  if (!fs.existsSync(CODE_SERVER_BIN)) return `${CODE_SERVER_BIN} does not exist`;
+  const vscodeModules = path.join(CODE_SERVER_DIR, 'node_modules', 'code-server', 'lib', 'vscode', 'node_modules');
+  // The postinstall installs VS Code's own dependencies; ripgrep's binary is the last thing it fetches.
+  if (!fs.existsSync(path.join(vscodeModules, '@vscode', 'ripgrep', 'bin', 'rg'))) return 'code-server\'s postinstall did not run (no lib/vscode/node_modules/@vscode/ripgrep/bin/rg)';
   try {
-    const out = execFileSync(process.execPath, [CODE_SERVER_BIN, '--version'], { encoding: 'utf8', timeout: 60_000 });
-    const vscodeModules = path.join(CODE_SERVER_DIR, 'node_modules', 'code-server', 'lib', 'vscode', 'node_modules');
-    return out.startsWith(CODE_SERVER_VERSION) && fs.existsSync(path.join(vscodeModules, '@vscode', 'ripgrep', 'bin', 'rg'));
-  } catch {
-    return false;
+    const out = execFileSync(process.execPath, [CODE_SERVER_BIN, '--version'], { encoding: 'utf8', timeout: 300_000 });
+    return out.startsWith(CODE_SERVER_VERSION) ? undefined : `code-server --version printed ${JSON.stringify(out)}`;
+  } catch (err) {
+    return `code-server --version failed: ${String(err)}`;
   }
 }
 
@@ -92,7 +97,7 @@ function requireCommand(cmd: string, pkg: string): void {
 
 /** Installs code-server into the cache folder unless a working install is already there. */
 export function ensureCodeServer(log: Log): void {
-  if (codeServerWorks()) return;
+  if (codeServerProblem() === undefined) return;
   if (os.platform() !== 'linux' || os.arch() !== 'x64') throw new Error('the e2e installer supports linux x64 only');
   requireCommand('rg', 'ripgrep');
   if (!fs.existsSync('/usr/include/krb5.h') && !fs.existsSync('/usr/include/gssapi/gssapi.h')) {
@@ -115,9 +120,8 @@ export function ensureCodeServer(log: Log): void {
   fs.writeFileSync(path.join(CODE_SERVER_DIR, 'package.json'), JSON.stringify({ name: 'tunekit-e2e-code-server', private: true }));
   // --foreground-scripts shows the native builds' progress, and their errors if any.
   npm(['install', '--no-save', '--unsafe-perm', '--foreground-scripts', path.join(workDir, tgz)], CODE_SERVER_DIR, env, log);
-  if (!codeServerWorks()) {
-    throw new Error(`code-server installed into ${CODE_SERVER_DIR} but does not run: its postinstall did not complete (see the npm output above)`);
-  }
+  const problem = codeServerProblem();
+  if (problem) throw new Error(`code-server installed into ${CODE_SERVER_DIR} but does not work: ${problem}`);
   fs.rmSync(workDir, { recursive: true, force: true });
   log(`code-server ${CODE_SERVER_VERSION} installed in ${Math.round((Date.now() - started) / 1000)} s`);
 }

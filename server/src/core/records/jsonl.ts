@@ -7,7 +7,8 @@ import type { RawRecord } from '../types';
  * as a column, as in editors.
  */
 export class JsonlSplitter {
-  private pending = '';
+  /** The unfinished last line, kept as the chunks it arrived in (joined once its end arrives). */
+  private pending: string[] = [];
   private pendingOffset = 0;
   private line = 0;
   private index = 0;
@@ -20,24 +21,26 @@ export class JsonlSplitter {
       this.first = false;
       if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
     }
-    let text = this.pending + chunk;
-    let base = this.pendingOffset;
+    // Joining or rescanning the pending text on every chunk would make one long line quadratic.
+    if (chunk.indexOf('\n') < 0) {
+      if (chunk.length > 0) this.pending.push(chunk);
+      return;
+    }
+    const text = this.pending.length > 0 ? this.pending.join('') + chunk : chunk;
+    const base = this.pendingOffset;
     let from = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', from);
-      if (nl < 0) break;
+    for (let nl = text.indexOf('\n', text.length - chunk.length); nl >= 0; nl = text.indexOf('\n', nl + 1)) {
       this.takeLine(text, from, nl, base);
       from = nl + 1;
     }
-    this.pending = from === 0 ? text : text.slice(from);
+    this.pending = from < text.length ? [text.slice(from)] : [];
     this.pendingOffset = base + from;
-    text = '';
-    base = 0;
   }
 
   end(): void {
-    if (this.pending.length > 0) this.takeLine(this.pending, 0, this.pending.length, this.pendingOffset);
-    this.pending = '';
+    const rest = this.pending.join('');
+    if (rest.length > 0) this.takeLine(rest, 0, rest.length, this.pendingOffset);
+    this.pending = [];
   }
 
   private takeLine(text: string, from: number, to: number, base: number): void {

@@ -1,5 +1,31 @@
-import { findNodeAtLocation, parseTree, type Node } from 'jsonc-parser';
+import { parseTree, type Node } from 'jsonc-parser';
 import type { Issue, JsonPath, OffsetRange } from '../types';
+import { LineIndex } from './positions';
+
+/**
+ * jsonc-parser recurses once per nesting level and overflows the stack somewhere past 5,000
+ * levels; records nested deeper than this are located as a whole instead. (Python's json module
+ * gives up at about 1,000 levels too, so no real dataset gets near it.)
+ */
+export const MAX_LOCATE_DEPTH = 1_000;
+
+/** True when `text` nests arrays/objects deeper than `limit` (strings skipped). Stops early. */
+export function exceedsNesting(text: string, limit: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i++;
+        else if (d === 34) break;
+      }
+    } else if (c === 123 || c === 91) {
+      if (++depth > limit) return true;
+    } else if ((c === 125 || c === 93) && depth > 0) depth--;
+  }
+  return false;
+}
 
 /**
  * Resolves an issue's JSON path to a range in the record's text. Only called for records that
@@ -8,6 +34,9 @@ import type { Issue, JsonPath, OffsetRange } from '../types';
 export class RecordLocator {
   private tree: Node | undefined;
   private parsed = false;
+  private lineIndex: LineIndex | undefined;
+  /** Property lookups per object node, so locating many keys of one huge object stays linear. */
+  private readonly properties = new Map<Node, Map<string, Node>>();
 
   constructor(private readonly text: string) {}
 
@@ -27,18 +56,42 @@ export class RecordLocator {
     return { start: node.offset, end: node.offset + node.length };
   }
 
+  /** Line starts of the record's text, for converting many offsets without rescanning. */
+  get lines(): LineIndex {
+    return (this.lineIndex ??= new LineIndex(this.text));
+  }
+
   /** The node at `path`, or the deepest existing ancestor (so a missing key points at its object). */
   node(path: JsonPath): Node | undefined {
     if (!this.parsed) {
       this.parsed = true;
-      this.tree = parseTree(this.text, [], { disallowComments: true, allowTrailingComma: false });
+      if (!exceedsNesting(this.text, MAX_LOCATE_DEPTH)) {
+        this.tree = parseTree(this.text, [], { disallowComments: true, allowTrailingComma: false });
+      }
     }
     if (!this.tree) return undefined;
-    for (let n = path.length; n >= 0; n--) {
-      const node = findNodeAtLocation(this.tree, path.slice(0, n));
-      if (node) return node;
+    // Walk as deep as the path exists (findNodeAtLocation semantics: the first of duplicate keys wins).
+    let node: Node = this.tree;
+    for (const segment of path) {
+      const next = typeof segment === 'string' ? this.property(node, segment) : node.type === 'array' ? node.children?.[segment] : undefined;
+      if (!next) break;
+      node = next;
     }
-    return this.tree;
+    return node;
+  }
+
+  private property(node: Node, key: string): Node | undefined {
+    if (node.type !== 'object' || !node.children) return undefined;
+    let byKey = this.properties.get(node);
+    if (!byKey) {
+      byKey = new Map();
+      for (const prop of node.children) {
+        const [k, v] = prop.children ?? [];
+        if (prop.children?.length === 2 && k && v && typeof k.value === 'string' && !byKey.has(k.value)) byKey.set(k.value, v);
+      }
+      this.properties.set(node, byKey);
+    }
+    return byKey.get(key);
   }
 }
 

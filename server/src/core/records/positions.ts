@@ -14,10 +14,14 @@ export interface AbsoluteRange {
   end: { line: number; character: number };
 }
 
-/** Converts record-relative offsets to lines/columns relative to the record's start. */
-export function toRelative(text: string, range: OffsetRange): RelativeRange {
-  const a = lineCol(text, range.start);
-  const b = lineCol(text, range.end);
+/**
+ * Converts record-relative offsets to lines/columns relative to the record's start. Pass the
+ * record's `LineIndex` when converting many offsets of one record (a huge pretty-printed element
+ * with thousands of issues would otherwise rescan its lines for each).
+ */
+export function toRelative(text: string, range: OffsetRange, lines?: LineIndex): RelativeRange {
+  const a = lines ? lines.lineCol(range.start) : lineCol(text, range.start);
+  const b = lines ? lines.lineCol(range.end) : lineCol(text, range.end);
   return { line: a.line, character: a.character, endLine: b.line, endCharacter: b.character };
 }
 
@@ -28,10 +32,35 @@ function lineCol(text: string, offset: number): { line: number; character: numbe
     line++;
     lineStart = i + 1;
   }
-  // A CR before LF belongs to the line break, never to a column.
-  let character = offset - lineStart;
-  if (character > 0 && text.charCodeAt(offset - 1) === 13 && offset === text.indexOf('\n', lineStart)) character--;
-  return { line, character };
+  return { line, character: column(text, offset, lineStart) };
+}
+
+/** A CR before LF belongs to the line break, never to a column. */
+function column(text: string, offset: number, lineStart: number): number {
+  const character = offset - lineStart;
+  if (character > 0 && text.charCodeAt(offset - 1) === 13 && offset === text.indexOf('\n', lineStart)) return character - 1;
+  return character;
+}
+
+/** The line starts of one text, for O(log n) offset → line/column conversions. */
+export class LineIndex {
+  private readonly starts: number[] = [0];
+
+  constructor(private readonly text: string) {
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+  }
+
+  lineCol(offset: number): { line: number; character: number } {
+    // The last line start that is <= offset (a line's own LF belongs to it, as in lineCol above).
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo, character: column(this.text, offset, this.starts[lo]!) };
+  }
 }
 
 /**

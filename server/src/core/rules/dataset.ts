@@ -11,11 +11,16 @@ export const duplicatesRule: DatasetRule = {
   codes: ['duplicate-sample', 'duplicate-id'],
   check(summaries) {
     const out: DatasetIssue[] = [];
-    const byHash = new Map<string, RecordSummary>();
-    const byId = new Map<string, RecordSummary>();
+    // Positions, not summaries: a big file's summaries are built on access (SummaryStore), and
+    // holding one object per record here would undo that.
+    const byHash = new Map<string, number>();
+    const byId = new Map<string, number>();
+    let pos = -1;
     for (const s of summaries) {
+      pos++;
       if (s.hash !== undefined) {
-        const earlier = byHash.get(s.hash);
+        const at = byHash.get(s.hash);
+        const earlier = at === undefined ? undefined : summaries[at];
         if (earlier) {
           out.push({
             record: s.index,
@@ -24,10 +29,11 @@ export const duplicatesRule: DatasetRule = {
             message: `This record is identical to record ${earlier.index + 1} (line ${lineOf(earlier)}); duplicates are trained on twice and skew the data toward them.`,
             data: { earlierRecord: earlier.index, earlierLine: earlier.line },
           });
-        } else byHash.set(s.hash, s);
+        } else byHash.set(s.hash, pos);
       }
       if (s.id !== undefined) {
-        const earlier = byId.get(s.id);
+        const at = byId.get(s.id);
+        const earlier = at === undefined ? undefined : summaries[at];
         if (earlier && earlier.hash !== s.hash) {
           out.push({
             record: s.index,
@@ -36,7 +42,7 @@ export const duplicatesRule: DatasetRule = {
             message: `id "${s.id}" is already used by record ${earlier.index + 1} (line ${lineOf(earlier)}); loaders that index by id (LLaVA, InternVL) keep only one of them.`,
             data: { earlierRecord: earlier.index },
           });
-        } else if (!earlier) byId.set(s.id, s);
+        } else if (!earlier) byId.set(s.id, pos);
       }
     }
     return out;

@@ -102,7 +102,7 @@ function checkCounts(ctx: RecordRuleContext, scan: MediaScan): void {
         code: 'media-token-mismatch',
         path: extra.path,
         message:
-          `${items.length} ${kindNoun(kind, items.length)} in ${where} but ${tokens.length === 0 ? 'no' : tokens.length} ${tok} placeholder${tokens.length === 1 ? '' : 's'} in the text; ` +
+          `${items.length} ${kindNoun(kind, items.length)} in ${where} but ${tokens.length === 0 ? 'no' : tokens.length} ${tok} placeholder${tokens.length > 1 ? 's' : ''} in the text; ` +
           `${consequence(settings.target, kind)}`,
         data: { kind, placeholders: tokens.length, media: items.length },
       });
@@ -115,6 +115,12 @@ function consequence(target: Target, kind: MediaKind): string {
   switch (target) {
     case 'qwen-vl':
       return `Qwen-VL's fine-tuning code raises on placeholders without ${kindNoun(kind, 2)} and on unused ${kindNoun(kind, 2)}.`;
+    case 'minicpm-v':
+      return `MiniCPM-V fails on the sample, swallows the error and silently trains on a random other sample instead.`;
+    case 'internvl':
+      return `InternVL checks that the ${tok} count equals the number of ${kindNoun(kind, 2)} and fails on the sample.`;
+    case 'ms-swift':
+      return `ms-swift prepends missing placeholders but fails on ${tok} placeholders without ${kindNoun(kind, 2)}.`;
     case 'llava':
       return `LLaVA places ${kindNoun(kind)} features only where ${tok} stands, so the sample trains on misaligned or missing ${kindNoun(kind, 2)}.`;
     default:
@@ -248,16 +254,18 @@ function checkFiles(ctx: RecordRuleContext, media: MediaRef[]): void {
       pending = true;
       continue;
     }
-    if (res.location.kind === 'file' && res.location.candidates.length === 0) {
+    if (m.ref.trim() === '') {
       ctx.report({ ...at, code: 'media-not-found', message: `The ${kindNoun(m.kind)} path is empty; ${missingConsequence(settings.target)}`, data: { ref: m.ref, tried: [] } });
       continue;
     }
+    // A relative path in an unsaved document has nothing to resolve against yet.
+    if (res.location.candidates.length === 0) continue;
     if (!res.target || !res.info) {
-      const tried = res.location.candidates;
+      const tried = res.location.display;
       ctx.report({
         ...at,
         code: 'media-not-found',
-        message: `${kindNoun(m.kind)[0]!.toUpperCase()}${kindNoun(m.kind).slice(1)} "${m.ref}" not found (tried ${describeTried(tried)}); ${missingConsequence(settings.target)}`,
+        message: `${capitalised(kindNoun(m.kind))} "${m.ref}" not found (tried ${describeTried(tried)}); ${missingConsequence(settings.target)}`,
         data: { ref: m.ref, tried },
       });
       continue;
@@ -266,12 +274,14 @@ function checkFiles(ctx: RecordRuleContext, media: MediaRef[]): void {
     if (info.status === 'remote') continue;
     const problem = unreadableProblem(m, info, res.location.kind, api, apiName);
     if (problem) {
-      const where = res.location.kind === 'data' ? `The data: URI` : `"${res.target}"`;
+      const where = res.location.kind === 'data' ? `The ${kindNoun(m.kind)} data: URI` : `${capitalised(kindNoun(m.kind))} "${m.ref}"`;
       ctx.report({ ...at, code: 'media-unreadable', message: `${where} ${problem}`, data: { ref: m.ref, target: res.target } });
     }
   }
   if (pending) ctx.facts.extra['volatile'] = true;
 }
+
+const capitalised = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
 function missingConsequence(target: Target): string {
   switch (target) {
@@ -281,7 +291,7 @@ function missingConsequence(target: Target): string {
     case 'together':
       return 'the upload is rejected.';
     default:
-      return 'the trainer crashes when it opens it (MiniCPM-V silently trains on a random other sample instead). Set tunekit.mediaRoot if your trainer resolves paths against another folder.';
+      return 'trainers crash on it (MiniCPM-V silently trains on a random other sample), so fix the path or set tunekit.mediaRoot.';
   }
 }
 
@@ -305,6 +315,9 @@ function unreadableProblem(m: MediaRef, info: MediaInfo, kind: 'file' | 'data' |
   return undefined;
 }
 
+/** Trainers that take text-only and media records in one file (FORMATS.md, Media; Qwen-VL's loader has a text-only path). */
+const ACCEPTS_MIXED: ReadonlySet<Target> = new Set(['llava', 'internvl', 'ms-swift', 'qwen-vl', 'openai', 'together']);
+
 /**
  * `missing-modality`: text-only records in a file whose records otherwise carry media, or media
  * records in an otherwise text-only file. The minority side is reported (text-only on a tie).
@@ -322,12 +335,15 @@ export const missingModalityRule: DatasetRule = {
       else without++;
     }
     if (withMedia === 0 || without === 0) return [];
-    const flagTextOnly = withMedia >= without;
     const target = ctx.settings.target;
+    if (ACCEPTS_MIXED.has(target)) return [];
+    const flagTextOnly = withMedia >= without;
     const out: DatasetIssue[] = [];
     for (const s of summaries) {
       const fact = s.extra[MODALITY_FACT] as ModalityFact | undefined;
       if (!fact || fact.has === flagTextOnly) continue;
+      // OpenAI chat records are for OpenAI or Together, which take mixed files.
+      if (target === 'generic' && s.format === 'openai') continue;
       out.push({
         record: s.index,
         code: 'missing-modality',

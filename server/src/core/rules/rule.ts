@@ -1,6 +1,6 @@
 import type { FormatContext, FormatDef, JsonObject } from '../formats';
 import type { Settings } from '../settings';
-import type { Issue, RawRecord, RecordIssue, Sample } from '../types';
+import type { Fix, Issue, RawRecord, RecordIssue, Sample } from '../types';
 import type { RelativeRange } from '../records/positions';
 import type { RecordFacts, RecordSummary } from '../summary';
 
@@ -40,9 +40,21 @@ export interface DatasetRuleContext {
   formatContext: FormatContext;
 }
 
+/** An edit of a record by a range recorded in the facts (dataset rules never see the text). */
+export interface RelativeEdit {
+  rel: RelativeRange;
+  newText: string;
+}
+
+/** A dataset rule's fix: like `Fix`, with edits pinned by ranges relative to the record. */
+export interface DatasetFix extends Omit<Fix, 'edits'> {
+  edits: RelativeEdit[];
+}
+
 /** A dataset-level issue; `rel` pins it to a range recorded in the facts, else it covers the record. */
-export interface DatasetIssue extends Omit<RecordIssue, 'severity'> {
+export interface DatasetIssue extends Omit<RecordIssue, 'severity' | 'fixes'> {
   rel?: RelativeRange;
+  fixes?: DatasetFix[];
 }
 
 /** A rule over the whole file's summaries (never the text). Must be O(records). */

@@ -1,5 +1,6 @@
 import type { FormatName, Turn } from '../types';
-import { estimateTokens } from '../tokens';
+import { recordTokens, totalTokens } from '../report/facts';
+import { tokenCounterOf } from '../report/tokenCounter';
 import type { RecordRule, RecordRuleContext } from './rule';
 
 /** Formats whose records are conversations with roles; the others have fixed fields instead. */
@@ -166,16 +167,20 @@ export const lengthRule: RecordRule = {
   name: 'length',
   codes: ['too-long'],
   check(ctx) {
-    let tokens = 0;
-    for (const t of ctx.sample.turns) for (const p of t.texts) tokens += estimateTokens(p.text);
+    // One count shared with the dataset report (real tokenizer when one is injected, plus image tokens).
+    const counts = recordTokens(ctx);
+    const tokens = totalTokens(counts);
     ctx.facts.approxTokens = tokens;
     const max = ctx.settings.maxTokens;
     if (tokens > max) {
+      const counter = tokenCounterOf(ctx.services);
+      const how = counter.exact ? `by ${counter.name}` : 'estimated from characters, not a real tokenizer';
+      const images = counts.it > 0 ? `, ${counts.it.toLocaleString('en-US')} of them for images` : '';
       ctx.report({
         code: 'too-long',
         path: [],
-        message: `About ${tokens.toLocaleString('en-US')} tokens (estimated from characters, not a real tokenizer), over tunekit.maxTokens ${max.toLocaleString('en-US')}: the trainer truncates it at the cutoff length and the end of the answer is never learned.`,
-        data: { tokens, max },
+        message: `${counter.exact ? '' : 'About '}${tokens.toLocaleString('en-US')} tokens (${how}${images}), over tunekit.maxTokens ${max.toLocaleString('en-US')}: the trainer truncates it at the cutoff length and the end of the answer is never learned.`,
+        data: { tokens, max, imageTokens: counts.it, tokenizer: counter.name },
       });
     }
   },

@@ -1,0 +1,100 @@
+import { mediaLocation, mediaProbeOf } from '../media';
+import type { RecordRule, RecordRuleContext } from '../rules/rule';
+import type { CanonicalRole } from '../types';
+import { imageTokenRule } from './imageTokens';
+import { textSignature } from './minhash';
+import { tokenCounterOf } from './tokenCounter';
+
+/**
+ * Per-record facts the dataset report aggregates (kept in `facts.extra.report`, cached with the
+ * record's analysis, so a report over an edited file re-reads only the changed records). Never
+ * the text itself: counts, and a 64-value MinHash signature for near-duplicates.
+ */
+export interface ReportFacts {
+  /** Characters per role: system, user, assistant (with tool calls), tool results. */
+  c: [number, number, number, number];
+  /** Text tokens per role, same order, by the injected token counter. */
+  t: [number, number, number, number];
+  /** Image tokens (per the target's rule); images whose size was known. */
+  it: number;
+  ik: number;
+  /** User turns (exchanges). */
+  ut: number;
+  /** The token counter's name (the same string object for every record, so it costs nothing). */
+  tk: string;
+  /** MinHash signature of the record's text and media references. */
+  sig?: string;
+}
+
+export const ROLE_KEYS = ['system', 'user', 'assistant', 'tool'] as const;
+export type RoleKey = (typeof ROLE_KEYS)[number];
+
+const ROLE_INDEX: Partial<Record<CanonicalRole, number>> = { system: 0, user: 1, assistant: 2, tool_call: 2, tool: 3 };
+
+export function reportFactsOf(extra: Record<string, unknown>): ReportFacts | undefined {
+  const r = extra['report'] as ReportFacts | undefined;
+  return r && Array.isArray(r.c) ? r : undefined;
+}
+
+/**
+ * Lengths and tokens of a record (memoised on the facts: `too-long` and the report share one
+ * count, so the diagnostic and the report's "over the limit" agree).
+ */
+export function recordTokens(ctx: RecordRuleContext): ReportFacts {
+  const known = reportFactsOf(ctx.facts.extra);
+  if (known) return known;
+  const counter = tokenCounterOf(ctx.services);
+  const facts: ReportFacts = { c: [0, 0, 0, 0], t: [0, 0, 0, 0], it: 0, ik: 0, ut: 0, tk: counter.name };
+  for (const turn of ctx.sample.turns) {
+    const i = ROLE_INDEX[turn.role];
+    if (turn.role === 'user') facts.ut++;
+    if (i === undefined) continue;
+    for (const p of turn.texts) {
+      facts.c[i] = facts.c[i]! + p.text.length;
+      facts.t[i] = facts.t[i]! + counter.count(p.text);
+    }
+  }
+  const images = ctx.sample.media.filter((m) => m.kind === 'image');
+  if (images.length > 0) {
+    const rule = imageTokenRule(ctx.settings.target, ctx.settings.report.imageTokens);
+    const probe = rule.byResolution ? mediaProbeOf(ctx.services) : undefined;
+    for (const m of images) {
+      let width: number | undefined;
+      let height: number | undefined;
+      if (probe) {
+        for (const c of mediaLocation(m.ref, ctx.formatContext, ctx.value).candidates) {
+          const info = probe.peek(c);
+          if (info?.status === 'ok' && info.width && info.height) {
+            width = info.width;
+            height = info.height;
+            break;
+          }
+        }
+      }
+      if (width !== undefined) facts.ik++;
+      facts.it += rule.tokens(width, height);
+    }
+  }
+  ctx.facts.extra['report'] = facts;
+  return facts;
+}
+
+export function totalTokens(f: ReportFacts): number {
+  return f.t[0] + f.t[1] + f.t[2] + f.t[3] + f.it;
+}
+
+/** Records the report's per-record facts; reports nothing. */
+export const reportFactsRule: RecordRule = {
+  name: 'reportFacts',
+  codes: [],
+  check(ctx) {
+    const facts = recordTokens(ctx);
+    const texts: string[] = [];
+    for (const turn of ctx.sample.turns) for (const p of turn.texts) texts.push(p.text);
+    const sig = textSignature(
+      texts.join('\n'),
+      ctx.sample.media.map((m) => m.ref),
+    );
+    if (sig !== undefined) facts.sig = sig;
+  },
+};

@@ -1,0 +1,167 @@
+/**
+ * Near-duplicate detection: MinHash signatures of word 3-gram sets, built with one-permutation
+ * hashing (each shingle hashed once, binned into SIG_SIZE bins, empty bins filled by rotation
+ * densification; Shrivastava & Li 2014), and an LSH index over bands of the signature.
+ *
+ * A signature is a string of SIG_SIZE UTF-16 code units (16-bit values): compact in the per-record
+ * facts (about 150 bytes), cheap to compare, and safe to clone or serialise.
+ */
+
+export const SIG_SIZE = 64;
+const BINS_SHIFT = 26; // 32 - log2(SIG_SIZE): the top 6 bits of a hash choose the bin.
+/** Longer texts are signed on their first characters only: enough to tell records apart. */
+const MAX_CHARS = 20_000;
+/** The LSH uses BANDS bands of ROWS values (the first BANDS × ROWS values of the signature). */
+const BANDS = 8;
+const ROWS = 4;
+
+const WORD_RE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]|[\p{L}\p{N}]+/gu;
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** A 32-bit finaliser (murmur3 fmix32): spreads combined hashes over all bits. */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Hashes of the word 3-grams of a text (words lowercased; CJK characters count as words). */
+export function shingleHashes(text: string): number[] {
+  const words: number[] = [];
+  WORD_RE.lastIndex = 0;
+  const src = text.length > MAX_CHARS ? text.slice(0, MAX_CHARS) : text;
+  for (let m = WORD_RE.exec(src); m !== null; m = WORD_RE.exec(src)) words.push(fnv1a(m[0].toLowerCase()));
+  if (words.length === 0) return [];
+  if (words.length < 3) return [mix(words.reduce((a, w) => Math.imul(a, 31) + w, 17))];
+  const out: number[] = [];
+  for (let i = 0; i + 2 < words.length; i++) out.push(mix(Math.imul(words[i]!, 0x9e3779b1) ^ Math.imul(words[i + 1]!, 0x85ebca6b) ^ words[i + 2]!));
+  return out;
+}
+
+/**
+ * The MinHash signature of a set of 32-bit element hashes, or undefined for an empty set.
+ * Two signatures agree at a position with probability equal to the sets' Jaccard similarity.
+ */
+export function signatureOf(hashes: readonly number[]): string | undefined {
+  if (hashes.length === 0) return undefined;
+  const mins = new Uint32Array(SIG_SIZE).fill(0xffffffff);
+  const filled = new Uint8Array(SIG_SIZE);
+  for (const h0 of hashes) {
+    const h = mix(h0 ^ 0x5bd1e995);
+    const bin = h >>> BINS_SHIFT;
+    const v = h & ((1 << BINS_SHIFT) - 1);
+    if (!filled[bin] || v < mins[bin]!) {
+      mins[bin] = v;
+      filled[bin] = 1;
+    }
+  }
+  // Rotation densification: an empty bin borrows the next filled bin's value, salted by the
+  // distance, so that two sets agree on it exactly when they agree on the borrowed bin.
+  const codes = new Array<number>(SIG_SIZE);
+  for (let i = 0; i < SIG_SIZE; i++) {
+    let j = i;
+    let dist = 0;
+    while (!filled[j]) {
+      j = (j + 1) % SIG_SIZE;
+      dist++;
+    }
+    codes[i] = mix(mins[j]! + Math.imul(dist, 0x27d4eb2d)) & 0xffff;
+  }
+  return String.fromCharCode(...codes);
+}
+
+/** The signature of a text (its word 3-grams), plus extra whole tokens such as media references. */
+export function textSignature(text: string, extraTokens: readonly string[] = []): string | undefined {
+  const hashes = shingleHashes(text);
+  for (const t of extraTokens) hashes.push(mix(fnv1a(t) ^ 0x1b873593));
+  return signatureOf(hashes);
+}
+
+/** Estimated Jaccard similarity: the share of positions where two signatures agree. */
+export function similarity(a: string, b: string): number {
+  let same = 0;
+  for (let i = 0; i < SIG_SIZE; i++) if (a.charCodeAt(i) === b.charCodeAt(i)) same++;
+  return same / SIG_SIZE;
+}
+
+/**
+ * Finds, for each record added in order, an earlier record whose signature is at least
+ * `threshold` similar. Memory: one open-addressing table of BANDS entries per record (typed
+ * arrays), so a million records cost about 100 MB at most instead of millions of Map entries.
+ */
+export class NearDuplicateIndex {
+  private keys: Uint32Array;
+  private values: Int32Array;
+  private used = 0;
+  private readonly sigs: (string | undefined)[] = [];
+
+  constructor(
+    private readonly threshold: number,
+    expected = 1024,
+  ) {
+    let cap = 1024;
+    while (cap < expected * BANDS * 2) cap *= 2;
+    this.keys = new Uint32Array(cap);
+    this.values = new Int32Array(cap).fill(-1);
+  }
+
+  /** Adds record `id` (ids must be added in increasing order); returns an earlier near-duplicate's id. */
+  add(id: number, sig: string | undefined): { id: number; similarity: number } | undefined {
+    this.sigs[id] = sig;
+    if (sig === undefined || sig.length !== SIG_SIZE) return undefined;
+    let found: { id: number; similarity: number } | undefined;
+    for (let b = 0; b < BANDS; b++) {
+      let h = Math.imul(b + 1, 0x9e3779b1);
+      for (let r = 0; r < ROWS; r++) h = mix(h ^ sig.charCodeAt(b * ROWS + r));
+      const slot = this.find(h);
+      const earlier = this.values[slot]!;
+      if (earlier < 0) {
+        this.insert(slot, h, id);
+      } else if (!found) {
+        const other = this.sigs[earlier];
+        if (other !== undefined) {
+          const s = similarity(sig, other);
+          if (s >= this.threshold) found = { id: earlier, similarity: s };
+        }
+      }
+    }
+    return found;
+  }
+
+  private find(key: number): number {
+    const mask = this.keys.length - 1;
+    let i = key & mask;
+    while (this.values[i]! >= 0 && this.keys[i] !== key) i = (i + 1) & mask;
+    return i;
+  }
+
+  private insert(slot: number, key: number, id: number): void {
+    this.keys[slot] = key;
+    this.values[slot] = id;
+    if (++this.used * 2 > this.keys.length) this.grow();
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldValues = this.values;
+    this.keys = new Uint32Array(oldKeys.length * 2);
+    this.values = new Int32Array(oldKeys.length * 2).fill(-1);
+    for (let i = 0; i < oldKeys.length; i++) {
+      if (oldValues[i]! < 0) continue;
+      const slot = this.find(oldKeys[i]!);
+      this.keys[slot] = oldKeys[i]!;
+      this.values[slot] = oldValues[i]!;
+    }
+  }
+}

@@ -1,0 +1,243 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { MediaInfo, MediaProbe } from '../core/media';
+import { refKind } from '../core/media';
+import { sniffDataUri, sniffMedia } from './mediaSniff';
+
+export interface NodeMediaProbeOptions {
+  /** Probes running at once (file handles). */
+  concurrency?: number;
+  /** Cached answers kept (least recently stored are dropped first). */
+  maxEntries?: number;
+  /** Milliseconds before a remote fetch is given up (only when fetching is allowed at all). */
+  fetchTimeoutMs?: number;
+}
+
+/** First read of a file; JPEGs whose size marker sits behind big EXIF blocks get one longer read. */
+const HEAD_BYTES = 64 * 1024;
+const LONG_HEAD_BYTES = 1024 * 1024;
+
+/**
+ * The Node implementation of `MediaProbe`: stat + a header read per file, answers cached by
+ * absolute path, a bounded number of probes in flight. Listeners hear when a batch of probes
+ * has finished, so the language server can refresh diagnostics; `invalidate` (file watcher)
+ * forgets answers about changed files.
+ */
+export class NodeMediaProbe implements MediaProbe {
+  private readonly cache = new Map<string, MediaInfo>();
+  private readonly inflight = new Map<string, Promise<MediaInfo>>();
+  private readonly queue: (() => void)[] = [];
+  private running = 0;
+  private finishedSinceIdle = 0;
+  private readonly listeners = new Set<() => void>();
+  private idleWaiters: (() => void)[] = [];
+  private readonly concurrency: number;
+  private readonly maxEntries: number;
+  private readonly fetchTimeoutMs: number;
+  /** Files actually read (tests check caching with it). */
+  readonly stats = { probes: 0 };
+
+  constructor(opts: NodeMediaProbeOptions = {}) {
+    this.concurrency = opts.concurrency ?? 32;
+    this.maxEntries = opts.maxEntries ?? 200_000;
+    this.fetchTimeoutMs = opts.fetchTimeoutMs ?? 10_000;
+  }
+
+  peek(target: string): MediaInfo | undefined {
+    if (refKind(target) === 'data') return sniffDataUri(target);
+    return this.cache.get(keyOf(target));
+  }
+
+  probe(target: string): Promise<MediaInfo> {
+    if (refKind(target) === 'data') return Promise.resolve(sniffDataUri(target));
+    const key = keyOf(target);
+    const hit = this.cache.get(key);
+    if (hit) return Promise.resolve(hit);
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const p: Promise<MediaInfo> = this.schedule(() => (refKind(target) === 'remote' ? this.probeRemote(target) : probeFile(key))).then(
+      (info): MediaInfo => this.store(key, p, info),
+      (err: unknown): MediaInfo => this.store(key, p, { status: 'unreadable', problem: `could not be read (${(err as Error).message})` }),
+    );
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  /** Resolves when no probe is running or queued. */
+  settled(): Promise<void> {
+    if (this.inflight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Called after a batch of probes has finished (nothing left in flight). */
+  onDidChange(listener: () => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /**
+   * Forgets what is known about these paths and anything below them (a folder that moved).
+   * Returns true when a cached answer was dropped, i.e. diagnostics may change.
+   */
+  invalidate(paths?: readonly string[]): boolean {
+    if (!paths) {
+      const any = this.cache.size > 0;
+      this.cache.clear();
+      this.inflight.clear();
+      return any;
+    }
+    let dropped = false;
+    for (const p of paths) {
+      const key = keyOf(p);
+      const prefix = key.endsWith(path.sep) ? key : key + path.sep;
+      for (const k of this.cache.keys()) {
+        if (k === key || k.startsWith(prefix)) {
+          this.cache.delete(k);
+          dropped = true;
+        }
+      }
+      for (const k of this.inflight.keys()) if (k === key || k.startsWith(prefix)) this.inflight.delete(k);
+    }
+    return dropped;
+  }
+
+  private store(key: string, p: Promise<MediaInfo>, info: MediaInfo): MediaInfo {
+    // An invalidation while the probe ran makes its answer stale: keep it out of the cache.
+    if (this.inflight.get(key) === p) {
+      this.inflight.delete(key);
+      this.cache.set(key, info);
+      if (this.cache.size > this.maxEntries) {
+        const oldest = this.cache.keys().next().value;
+        if (oldest !== undefined) this.cache.delete(oldest);
+      }
+    }
+    this.finishedSinceIdle++;
+    if (this.inflight.size === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+      if (this.finishedSinceIdle > 0) {
+        this.finishedSinceIdle = 0;
+        for (const l of [...this.listeners]) {
+          try {
+            l();
+          } catch {
+            // A listener's failure must not stop the others.
+          }
+        }
+      }
+    }
+    return info;
+  }
+
+  private schedule<T>(job: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const run = (): void => {
+        this.running++;
+        this.stats.probes++;
+        job()
+          .then(resolve, reject)
+          .finally(() => {
+            this.running--;
+            this.queue.shift()?.();
+          });
+      };
+      if (this.running < this.concurrency) run();
+      else this.queue.push(run);
+    });
+  }
+
+  private async probeRemote(url: string): Promise<MediaInfo> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.fetchTimeoutMs);
+    try {
+      const res = await fetch(url, { headers: { Range: `bytes=0-${HEAD_BYTES - 1}` }, signal: controller.signal, redirect: 'follow' });
+      if (res.status === 404 || res.status === 410) return { status: 'missing' };
+      if (!res.ok) return { status: 'unreadable', problem: `could not be fetched (HTTP ${res.status})` };
+      const total = sizeFromHeaders(res.headers);
+      const bytes = await readAtMost(res, HEAD_BYTES);
+      controller.abort();
+      const info = sniffMedia(bytes, total !== undefined && bytes.length >= total);
+      delete info.needMore;
+      if (info.status === 'unreadable' && info.problem === undefined) info.problem = `has a ${String(info.type).toUpperCase()} signature but no readable size in its first ${HEAD_BYTES / 1024} KB`;
+      return total !== undefined ? { ...info, size: total } : info;
+    } catch (err) {
+      return { status: 'unreadable', problem: `could not be fetched (${(err as Error).name === 'AbortError' ? 'timed out' : (err as Error).message})` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function keyOf(target: string): string {
+  return refKind(target) === 'remote' ? target : path.resolve(target);
+}
+
+async function probeFile(file: string): Promise<MediaInfo> {
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { status: 'missing' };
+    return { status: 'unreadable', problem: `cannot be read (${code ?? String(err)})` };
+  }
+  if (st.isDirectory()) return { status: 'unreadable', problem: 'is a folder, not a file' };
+  if (st.size === 0) return { status: 'unreadable', size: 0, problem: 'is empty (0 bytes)' };
+  const first = await readHead(file, Math.min(st.size, HEAD_BYTES));
+  let info = sniffMedia(first, first.length >= st.size);
+  if (info.needMore) {
+    const longer = await readHead(file, Math.min(st.size, LONG_HEAD_BYTES));
+    info = sniffMedia(longer, longer.length >= st.size);
+    if (info.needMore) info = { status: 'unreadable', type: info.type, kind: 'image', problem: `has a ${String(info.type).toUpperCase()} signature but no pixel size in its first ${LONG_HEAD_BYTES / 1024 / 1024} MB` };
+  }
+  delete info.needMore;
+  return { ...info, size: st.size };
+}
+
+async function readHead(file: string, bytes: number): Promise<Uint8Array> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const buf = new Uint8Array(bytes);
+    let off = 0;
+    while (off < bytes) {
+      const { bytesRead } = await fh.read(buf, off, bytes - off, off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+    return buf.subarray(0, off);
+  } finally {
+    await fh.close();
+  }
+}
+
+function sizeFromHeaders(h: Headers): number | undefined {
+  const range = h.get('content-range');
+  const m = range ? /\/(\d+)\s*$/.exec(range) : null;
+  if (m) return Number(m[1]);
+  const len = h.get('content-length');
+  return len !== null && /^\d+$/.test(len) ? Number(len) : undefined;
+}
+
+async function readAtMost(res: Response, max: number): Promise<Uint8Array> {
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  while (n < max) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    n += value.length;
+  }
+  await reader.cancel().catch(() => undefined);
+  const out = new Uint8Array(Math.min(n, max));
+  let off = 0;
+  for (const c of chunks) {
+    const take = Math.min(c.length, out.length - off);
+    out.set(c.subarray(0, take), off);
+    off += take;
+    if (off >= out.length) break;
+  }
+  return out;
+}

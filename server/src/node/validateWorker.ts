@@ -1,0 +1,87 @@
+import { parentPort } from 'node:worker_threads';
+import { analyzeBatch, analyzeJsonlChunk } from '../core/batch';
+import type { RuleServices } from '../core/rules';
+import { DatasetValidator } from '../core/validator';
+import type { RawRecord } from '../core/types';
+import { defaultServices, settlerOf } from './services';
+import type { JobConfig, WorkerReply, WorkerRequest, WorkerServiceOptions } from './workerPool';
+
+/**
+ * Worker thread entry (bundled as server/out/validateWorker.js): analyses the batches the pool
+ * sends, with a validator per job (file) and services built here from plain options.
+ */
+
+interface Job {
+  validator: DatasetValidator;
+  settle: (() => Promise<void>) | undefined;
+}
+
+const jobs = new Map<number, Job>();
+/** Services live as long as the worker, so a media probe's cache serves every file of a run. */
+const servicesByOptions = new Map<string, RuleServices>();
+
+export function buildServices(opts: WorkerServiceOptions): RuleServices {
+  const key = JSON.stringify(opts);
+  let services = servicesByOptions.get(key);
+  if (!services) {
+    services = opts.mediaProbe === false ? {} : defaultServices(opts.mediaProbe ? { mediaProbe: opts.mediaProbe } : {});
+    servicesByOptions.set(key, services);
+  }
+  return services;
+}
+
+function startJob(config: JobConfig): Job {
+  const services = buildServices(config.services);
+  const validator = new DatasetValidator({ settings: config.settings, formatContext: config.formatContext, services });
+  return { validator, settle: settlerOf(services) };
+}
+
+async function handle(msg: WorkerRequest): Promise<WorkerReply | undefined> {
+  switch (msg.type) {
+    case 'job':
+      jobs.set(msg.job, startJob(msg.config));
+      return undefined;
+    case 'endJob':
+      jobs.delete(msg.job);
+      return undefined;
+    case 'jsonl': {
+      const job = jobs.get(msg.job);
+      if (!job) return { seq: msg.seq, ok: false, error: `unknown job ${msg.job}` };
+      const text = Buffer.from(msg.bytes, 0, msg.length).toString('utf8');
+      const out = await analyzeJsonlChunk(text, msg.atFileStart, (r) => job.validator.analyze(r), job.settle);
+      return { seq: msg.seq, ok: true, out };
+    }
+    case 'records': {
+      const job = jobs.get(msg.job);
+      if (!job) return { seq: msg.seq, ok: false, error: `unknown job ${msg.job}` };
+      const records: RawRecord[] = msg.texts.map((text, index) => ({ index, offset: 0, line: 0, column: 0, text }));
+      const out = await analyzeBatch(records, (r) => job.validator.analyze(r), job.settle);
+      return { seq: msg.seq, ok: true, out };
+    }
+  }
+}
+
+if (parentPort) {
+  const port = parentPort;
+  // Batches are handled one at a time, in arrival order: overlapping them would only make them
+  // compete for this thread.
+  let chain: Promise<void> = Promise.resolve();
+  port.on('message', (msg: WorkerRequest) => {
+    chain = chain.then(async () => {
+      let reply: WorkerReply | undefined;
+      try {
+        reply = await handle(msg);
+      } catch (err) {
+        reply = 'seq' in msg ? { seq: msg.seq, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) } : undefined;
+      }
+      if (!reply) return;
+      // Typed arrays are transferred, not copied.
+      const transfer: ArrayBuffer[] = [];
+      if (reply.ok) {
+        transfer.push(reply.out.facts.num.buffer as ArrayBuffer);
+        if ('lines' in reply.out) transfer.push(reply.out.lines.buffer as ArrayBuffer);
+      }
+      port.postMessage(reply, transfer);
+    });
+  });
+}

@@ -1,0 +1,129 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { waitFor } from './processes';
+
+export const CHROMIUM = process.env.TUNEKIT_E2E_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Where screenshots go (gitignored); the issue asks for hover, preview and report shots. */
+export const RESULTS_DIR = path.resolve(process.env.TUNEKIT_E2E_RESULTS ?? 'test-results');
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
+/** Polls a page-side condition; never a fixed sleep. */
+export async function until<T>(what: string, check: () => Promise<T | false>, timeoutMs = 60_000): Promise<T> {
+  return waitFor(what, timeoutMs, check, 250);
+}
+
+/** A VS Code workbench in a browser tab: the few gestures the scenarios need, done the way a user does them. */
+export class Workbench {
+  constructor(readonly page: Page) {}
+
+  static async open(browser: Browser, url: string, folder: string): Promise<Workbench> {
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    const page = await context.newPage();
+    await page.goto(`${url}?folder=${encodeURIComponent(folder)}`);
+    const wb = new Workbench(page);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+    // The explorer lists the folder once the remote file system answers.
+    await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 120_000 });
+    return wb;
+  }
+
+  async screenshot(name: string, target?: Locator): Promise<string> {
+    fs.mkdirSync(RESULTS_DIR, { recursive: true });
+    const file = path.join(RESULTS_DIR, name);
+    if (target) await target.screenshot({ path: file });
+    else await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  /** Runs a command by its palette title (F1, type, Enter), as a user would. */
+  async runCommand(title: string): Promise<void> {
+    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    await this.page.keyboard.press('F1');
+    await input.waitFor();
+    await input.fill(`>${title}`);
+    // Pick the exact entry, not whatever fuzzy match comes first.
+    const row = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: title }).first();
+    await row.waitFor();
+    await row.click();
+  }
+
+  /** Opens a workspace file through Quick Open and waits for its editor tab to be active. */
+  async openFile(relativePath: string): Promise<void> {
+    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    await this.page.keyboard.press('Control+P');
+    await input.waitFor();
+    await input.fill(relativePath);
+    const base = path.basename(relativePath);
+    const dir = path.dirname(relativePath);
+    const row = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: base }).filter({ hasText: dir === '.' ? base : dir }).first();
+    await row.waitFor();
+    await row.click();
+    await this.page.locator('.tabs-container .tab.active', { hasText: base }).waitFor();
+    await this.page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor();
+  }
+
+  /** Opens the Problems panel and returns its rows' accessible labels once `ready` accepts them. */
+  async problems(ready: (rows: string[]) => boolean, what: string, timeoutMs = 90_000): Promise<string[]> {
+    const panel = this.page.locator('.markers-panel');
+    if (!(await panel.isVisible())) await this.page.keyboard.press('Control+Shift+M');
+    await panel.waitFor();
+    return until(
+      what,
+      async () => {
+        const rows = await panel.locator('.monaco-list-row').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? e.textContent ?? ''));
+        return ready(rows) ? rows : false;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** The rendered editor line (1-based) whose text contains `needle`. */
+  editorLine(needle: string): Locator {
+    return this.page.locator('.editor-instance .monaco-editor .view-lines .view-line', { hasText: needle }).first();
+  }
+
+  /** Moves the mouse over the first occurrence of `needle` in the visible editor text. */
+  async hoverText(needle: string): Promise<void> {
+    const line = this.editorLine(needle);
+    await line.waitFor();
+    const box = await line.evaluate((el, text) => {
+      // Find the text node and measure the exact characters, not the whole line.
+      const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const i = (n.textContent ?? '').indexOf(text);
+        if (i >= 0) {
+          const range = document.createRange();
+          range.setStart(n, i);
+          range.setEnd(n, i + text.length);
+          const r = range.getBoundingClientRect();
+          return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+        }
+      }
+      // The text spans several token spans: fall back to the line's own text offsets.
+      const full = el.textContent ?? '';
+      const i = full.indexOf(text);
+      const r = el.getBoundingClientRect();
+      return { x: r.x + ((i + text.length / 2) / Math.max(1, full.length)) * r.width, y: r.y + r.height / 2 };
+    }, needle.replace(/\s/g, '\u00a0'));
+    await this.page.mouse.move(box.x, box.y);
+  }
+
+  /** Places the cursor on the first occurrence of `needle` by clicking it. */
+  async clickText(needle: string): Promise<void> {
+    await this.hoverText(needle);
+    await this.page.mouse.down();
+    await this.page.mouse.up();
+  }
+
+  async closeAllEditors(): Promise<void> {
+    await this.runCommand('View: Close All Editors');
+  }
+}
