@@ -35,6 +35,12 @@ const builds = [
   { ...common, entryPoints: ['client/src/extension.ts'], outfile: 'client/out/extension.js', external: ['vscode'] },
   { ...common, entryPoints: ['server/src/server.ts'], outfile: 'server/out/server.js' },
   { ...common, entryPoints: ['server/src/cli.ts'], outfile: 'server/out/cli.js' },
+  // Worker threads that analyse records for the CLI and for big files (server/src/node/workerPool.ts).
+  { ...common, entryPoints: ['server/src/node/validateWorker.ts'], outfile: 'server/out/validateWorker.js' },
+  // npm run bench (bench/README in bench/RESULTS.md).
+  { ...common, entryPoints: ['bench/bench.ts'], outfile: 'out/bench/bench.js', packages: 'external' },
+  // The dataset report view (browser; chart.js bundled in): the --html page inlines it, the webview loads it.
+  { ...common, platform: 'browser', format: 'iife', minify: true, sourcemap: false, entryPoints: ['client/src/report/view/main.ts'], outfile: 'server/out/reportView.js' },
   // Tests: each file bundled with the sources it imports; npm packages stay external.
   { ...common, entryPoints: testEntries('test'), outdir: 'out/test', outbase: 'test', packages: 'external' },
   // The @vscode/test-electron suite (npm run test:vscode, not npm test): runs inside VS Code.

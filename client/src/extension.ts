@@ -2,6 +2,8 @@ import type * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { createLanguageClient, registerServerCommands } from './languageClient';
 import { registerStatus } from './status';
+import { registerLargeFiles } from './largeFiles';
+import { registerPreview } from './preview';
 
 /** What `activate` returns: handles for other extensions and for the @vscode/test-electron suite. */
 export interface TunekitApi {
@@ -15,6 +17,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Tuneki
   client = createLanguageClient(context);
   registerServerCommands(context, client);
   registerStatus(context, client);
+  registerLargeFiles(context, client);
+  registerPreview(context, client);
   try {
     await client.start();
   } catch (err) {

@@ -6,6 +6,11 @@ import type { Finding } from './core/validator';
 import { collectDatasetFiles } from './node/files';
 import { validateFile } from './node/validateFile';
 import { defaultServices } from './node/services';
+import { defaultWorkerCount, WorkerPool } from './node/workerPool';
+import { progressLine } from './cli/flags';
+import { REPORT_USAGE, reportCommand } from './cli/report';
+import { FIX_USAGE, fixCommand } from './cli/fix';
+import { RUN_USAGE, runCommand } from './cli/run';
 
 /**
  * `tunekit` command line: the same core as the language server, headless, for CI pipelines.
@@ -13,7 +18,10 @@ import { defaultServices } from './node/services';
  */
 
 const USAGE = `Usage:
-  tunekit validate [--json] [--target T] [--format F] [--media-root DIR] [--max-tokens N] [--rule CODE=LEVEL]... PATH...
+  tunekit validate [--json] [--target T] [--format F] [--media-root DIR] [--max-tokens N] [--rule CODE=LEVEL]... [--jobs N] PATH...
+${REPORT_USAGE}
+${FIX_USAGE}
+${RUN_USAGE}
 
 PATH is a file or a folder (folders: every .jsonl, .ndjson and dataset .json inside).
 Exit status: 0 no errors, 1 errors found, 2 usage or I/O failure.`;
@@ -26,6 +34,12 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     switch (command) {
       case 'validate':
         return await validateCommand(rest, out, err);
+      case 'report':
+        return await reportCommand(rest, out, err);
+      case 'fix':
+        return await fixCommand(rest, out, err);
+      case 'run':
+        return await runCommand(rest, out, err);
       case '--help':
       case '-h':
       case 'help':
@@ -88,9 +102,12 @@ async function validateCommand(args: string[], out: NodeJS.WritableStream, err: 
       'max-tokens': { type: 'string' },
       'max-problems': { type: 'string' },
       rule: { type: 'string', multiple: true },
+      jobs: { type: 'string' },
     },
   });
   if (positionals.length === 0) throw new UsageError('validate needs at least one PATH');
+  const jobs = values.jobs === undefined ? defaultWorkerCount() : Number(values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError('--jobs must be a positive whole number');
   const settings = settingsFromFlags(values);
   const { files, errors } = collectDatasetFiles(positionals);
   for (const e of errors) err.write(`tunekit: ${e}\n`);
@@ -99,15 +116,26 @@ async function validateCommand(args: string[], out: NodeJS.WritableStream, err: 
   let ioFailure = errors.length > 0;
   // One media probe for every file: datasets that share images probe each image once.
   const services = defaultServices();
+  // Worker threads analyse the records of big files (--jobs 1: all on this thread); each worker
+  // has its own media probe, shared by the files it sees.
+  const pool = jobs > 1 ? new WorkerPool(jobs) : undefined;
+  const progress = progressLine(err);
   for (const file of files) {
     const shown = path.relative(process.cwd(), file) || file;
     let findings: Finding[];
     try {
-      const result = await validateFile(file, { settings, services });
+      const result = await validateFile(file, {
+        settings,
+        services,
+        ...(pool ? { workers: pool } : {}),
+        onProgress: (done, total) => progress.update(`${shown}: ${total > 0 ? Math.floor((done / total) * 100) : 100}% of ${(total / 1e6).toFixed(1)} MB`),
+      });
+      progress.done();
       findings = result.findings;
       records += result.records;
       if (result.truncated) err.write(`tunekit: ${shown}: more than ${settings.maxProblems} problems; only the first ${settings.maxProblems} are shown (--max-problems)\n`);
     } catch (e) {
+      progress.done();
       err.write(`tunekit: ${shown}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}\n`);
       ioFailure = true;
       continue;
@@ -137,6 +165,7 @@ async function validateCommand(args: string[], out: NodeJS.WritableStream, err: 
       out.write('\n');
     }
   }
+  await pool?.close();
   if (!values.json) {
     const n = totals.error + totals.warning + totals.info + totals.hint;
     out.write(

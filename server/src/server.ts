@@ -3,13 +3,19 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { mergeCapabilities, type CommandHandler, type Feature, type FeatureContext, type FeatureEmitters } from './features/context';
 import { diagnosticsFeature } from './features/diagnostics';
 import { statusFeature } from './features/status';
+import { mediaFeature } from './features/media';
+import { hoverFeature } from './features/hover';
+import { previewFeature } from './features/preview';
+import { codeLensFeature } from './features/codeLens';
+import { codeActionsFeature } from './features/codeActions';
 import { DocumentStore } from './features/store';
+import { largeFilesFeature } from './features/largeFiles';
 
 /**
  * The Tunekit language server: wiring only. Features live in ./features (see context.ts for how
  * to add one); validation logic lives in ./core.
  */
-const FEATURES: readonly Feature[] = [diagnosticsFeature, statusFeature];
+const FEATURES: readonly Feature[] = [mediaFeature, diagnosticsFeature, statusFeature, hoverFeature, previewFeature, codeLensFeature, codeActionsFeature, largeFilesFeature];
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);

@@ -17,7 +17,10 @@ import {
   InitializedNotification,
   InitializeRequest,
   LogMessageNotification,
+  PublishDiagnosticsNotification,
   ShutdownRequest,
+  WorkDoneProgress,
+  WorkDoneProgressCreateRequest,
   StreamMessageReader,
   StreamMessageWriter,
   type ClientCapabilities,
@@ -65,6 +68,12 @@ export class LspClient {
   settings: Record<string, unknown>;
   readonly logs: string[] = [];
   readonly statuses: StatusParams[] = [];
+  /** Pushed diagnostics (textDocument/publishDiagnostics) by uri, the latest set per uri. */
+  readonly published = new Map<string, Diagnostic[]>();
+  /** Work-done progress reports ($/progress), in arrival order. */
+  readonly progress: { token: string | number; value: unknown }[] = [];
+  /** Tokens of work-done progress the server created (window/workDoneProgress/create). */
+  readonly createdProgress: (string | number)[] = [];
   refreshCount = 0;
   initializeResult!: InitializeResult;
   private readonly versions = new Map<string, number>();
@@ -96,6 +105,18 @@ export class LspClient {
     });
     connection.onNotification(statusNotification, (p) => {
       client.statuses.push(p);
+      client.wake();
+    });
+    connection.onNotification(PublishDiagnosticsNotification.type, (p) => {
+      client.published.set(p.uri, p.diagnostics);
+      client.wake();
+    });
+    connection.onRequest(WorkDoneProgressCreateRequest.type, (p) => {
+      client.createdProgress.push(p.token);
+      client.wake();
+    });
+    connection.onProgress(WorkDoneProgress.type, 'tunekit-test-progress', (value) => {
+      client.progress.push({ token: 'tunekit-test-progress', value });
       client.wake();
     });
     connection.listen();
@@ -161,6 +182,21 @@ export class LspClient {
     const report = await this.pull(uri);
     assert.equal(report.kind, DocumentDiagnosticReportKind.Full, 'expected a full diagnostic report');
     return report.kind === DocumentDiagnosticReportKind.Full ? report.items : [];
+  }
+
+  /** Any other request by method name (hover, code actions, ...), for feature and robustness tests. */
+  request<R>(method: string, params: unknown): Promise<R> {
+    return this.connection.sendRequest(method, params) as Promise<R>;
+  }
+
+  /** True while the server process runs (robustness tests check it never dies). */
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Sends any notification by method name (e.g. workspace/didChangeWatchedFiles, as the editor's file watcher would). */
+  notify(method: string, params: unknown): Promise<void> {
+    return this.connection.sendNotification(method, params);
   }
 
   stats(uri: string): Promise<StatsResult | null> {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { mediaLocation, resolveMedia } from '../../server/src/core/media';
+import { mediaLocation, resolveMedia, type MediaInfo } from '../../server/src/core/media';
 import { parseSettings, type Settings } from '../../server/src/core/settings';
 import { DatasetValidator } from '../../server/src/core/validator';
 import { NodeMediaProbe } from '../../server/src/node/mediaProbe';
@@ -215,21 +215,23 @@ test('remote media are never fetched unless tunekit.media.fetchRemote allows it'
   assert.deepEqual([info.status, info.width, info.height, info.size], ['ok', 6, 3, png.length]);
 });
 
-test('resolveMedia starts every unknown candidate at once, so one wait answers a reference', async (t) => {
+test('resolveMedia starts one job per reference: candidates in order, stopping at the first that exists', async (t) => {
   const dir = tmpDir(t);
-  writePng(path.join(dir, 'a.png'), 1, 1);
+  writePng(path.join(dir, 'x', 'a.png'), 1, 1);
   const probe = new NodeMediaProbe();
   const ctx = { settings: settings(), fileDir: path.join(dir, 'x', 'y'), rootDir: dir };
   const pending: Promise<unknown>[] = [];
   const first = resolveMedia('a.png', ctx, probe, { fetchRemote: false, onPending: (p) => pending.push(p) });
   assert.equal(first.pending, true);
-  assert.equal(pending.length, 3);
-  await Promise.all(pending);
+  assert.equal(pending.length, 1);
+  await probe.settled();
   const second = resolveMedia('a.png', ctx, probe, { fetchRemote: false });
-  assert.equal(second.target, path.join(dir, 'a.png'));
+  assert.equal(second.target, path.join(dir, 'x', 'a.png'));
+  assert.equal(probe.stats.probes, 2, 'the folder above the file (dir/a.png) was never probed');
+  assert.equal(probe.peek(path.join(dir, 'a.png')), undefined);
 });
 
-function pick(info: Record<string, unknown>): Record<string, unknown> {
+function pick(info: MediaInfo): Partial<MediaInfo> {
   const { status, type, kind, mime, width, height } = info;
   return { status, type, kind, mime, width, height };
 }

@@ -31,6 +31,8 @@ export interface MediaInfo {
 export interface MediaProbe {
   peek(target: string): MediaInfo | undefined;
   probe(target: string): Promise<MediaInfo>;
+  /** Probes the targets in order until one exists (optional: without it every candidate is probed at once). */
+  probeFirst?(targets: readonly string[]): Promise<{ target: string; info: MediaInfo } | undefined>;
 }
 
 export function mediaProbeOf(services: Record<string, unknown>): MediaProbe | undefined {
@@ -143,12 +145,10 @@ export function resolveMedia(ref: string, ctx: FormatContext, probe: MediaProbe,
     const c = location.candidates[i]!;
     const info = probe.peek(c);
     if (info === undefined) {
-      // Probe every remaining candidate at once, so one wait answers the whole reference.
-      for (const rest of location.candidates.slice(i)) {
-        if (probe.peek(rest) !== undefined) continue;
-        const p = probe.probe(rest).catch(() => undefined);
-        opts.onPending?.(p);
-      }
+      // One job answers the whole reference: the remaining candidates in order until one exists.
+      const rest = location.candidates.slice(i);
+      if (probe.probeFirst) opts.onPending?.(probe.probeFirst(rest).catch(() => undefined));
+      else for (const c of rest) if (probe.peek(c) === undefined) opts.onPending?.(probe.probe(c).catch(() => undefined));
       return { location, pending: true };
     }
     if (info.status !== 'missing') return { location, target: c, info, pending: false };

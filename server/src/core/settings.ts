@@ -52,6 +52,12 @@ export const settingsSchema = z.object({
     })
     .default({ longTailMin: 10, nearDuplicateThreshold: 0.8, imageTokens: 0 })
     .describe('Dataset report thresholds.'),
+  largeFiles: z
+    .enum(['ask', 'auto', 'off'])
+    .default('ask')
+    .describe(
+      'Dataset files over 50 MB, which VS Code does not hand to extensions: `ask` offers to validate them from disk when opened, `auto` does so right away, `off` never.',
+    ),
   format: z
     .enum(['auto', ...FORMAT_NAMES])
     .default('auto')
@@ -87,6 +93,13 @@ export const settingsSchema = z.object({
       repeatedMinRecords: z.number().int().min(2).default(5).describe('repeated-boilerplate: fewest records that must carry the same span.'),
     })
     .default({ patterns: [], allowTokens: [], repeatedMinLength: 60, repeatedMinShare: 0.2, repeatedMinRecords: 5 }),
+  runs: z
+    .object({
+      allowWarnings: z.boolean().default(false).describe('Launch a run even when pre-flight validation of its datasets finds warnings (errors always stop a launch).'),
+      minRecords: z.number().int().min(0).default(32).describe('Fewest records a dataset may have for a launch (the smoke recipe is exempt); smaller datasets are refused before any GPU time is spent.'),
+      sshConfigFile: z.string().default('').describe('An ssh config file used for runs (`ssh -F FILE`); empty uses ~/.ssh/config.'),
+    })
+    .default({ allowWarnings: false, minRecords: 32, sshConfigFile: '' }),
 });
 
 function isValidRegex(source: string): boolean {

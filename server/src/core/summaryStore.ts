@@ -165,9 +165,10 @@ export class SummaryStore {
   private line = new Float64Array(1024);
   private column = new Float64Array(1024);
   private ids: (string | undefined)[] = [];
-  private readonly extras = new Map<number, Record<string, unknown>>();
+  /** `extra` per record (undefined when empty); rule families keep their per-record facts there. */
+  private extras: (Record<string, unknown> | undefined)[] = [];
   private readonly verbatim = new Map<number, RecordFacts>();
-  private readonly candidateLists = new Map<number, readonly FormatName[]>();
+  private readonly candidateLists = new Map<number, FormatName[]>();
 
   get length(): number {
     return this.n;
@@ -198,16 +199,16 @@ export class SummaryStore {
       this.line[i] = line[k]!;
       this.column[i] = column[k]!;
       this.ids.push(batch.ids[k]);
+      this.extras.push(undefined);
     }
-    for (const [k, extra] of batch.extras) this.extras.set(start + k, extra);
+    for (const [k, extra] of batch.extras) this.extras[start + k] = extra;
     for (const [k, facts] of batch.verbatim) this.verbatim.set(start + k, facts);
     this.n = end;
   }
 
   /** Builds record `i`'s summary (a fresh object each call). */
   get(i: number): RecordSummary {
-    const verbatim = this.verbatim.get(i);
-    if (verbatim) return { ...verbatim, index: i, line: this.line[i]!, column: this.column[i]! };
+    if ((this.flags[i]! & 2) !== 0) return { ...this.verbatim.get(i)!, index: i, line: this.line[i]!, column: this.column[i]! };
     const s: RecordSummary = {
       ok: (this.flags[i]! & 1) === 1,
       candidates: this.candidatesOf(this.candidates[i]!),
@@ -215,7 +216,7 @@ export class SummaryStore {
       turns: this.turns[i]!,
       approxTokens: this.tokens[i]!,
       extent: { line: this.extent[i * 4]!, character: this.extent[i * 4 + 1]!, endLine: this.extent[i * 4 + 2]!, endCharacter: this.extent[i * 4 + 3]! },
-      extra: this.extras.get(i) ?? {},
+      extra: this.extras[i] ?? {},
       index: i,
       line: this.line[i]!,
       column: this.column[i]!,
@@ -284,13 +285,13 @@ export class SummaryStore {
   private candidatesOf(packed: number): FormatName[] {
     let list = this.candidateLists.get(packed);
     if (!list) {
-      const names: FormatName[] = [];
-      for (let p = packed; p > 0; p = Math.floor(p / 16)) names.push(FORMAT_NAMES[(p % 16) - 1]!);
-      list = names;
+      list = [];
+      for (let p = packed; p > 0; p = Math.floor(p / 16)) list.push(FORMAT_NAMES[(p % 16) - 1]!);
+      // Shared by every record with these candidates, so frozen: summaries are read-only.
+      Object.freeze(list);
       this.candidateLists.set(packed, list);
     }
-    // A copy: a rule that sorts or edits the list must not change other records' summaries.
-    return list.slice();
+    return list;
   }
 
   private reserve(n: number): void {

@@ -77,7 +77,8 @@ export function fileKindOf(path: string, head: string): FileKind {
 export class DatasetValidator {
   readonly counters = { ruleInvocations: 0, recordsAnalyzed: 0 };
   private cache = new Map<string, RecordAnalysis>();
-  private readonly formatContext: FormatContext;
+  /** What formats and rules see besides the record (hover and preview re-read records with it). */
+  readonly formatContext: FormatContext;
 
   constructor(private readonly opts: ValidatorOptions) {
     this.formatContext = { ...opts.formatContext, settings: opts.settings };

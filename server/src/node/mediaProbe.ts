@@ -26,6 +26,7 @@ const LONG_HEAD_BYTES = 1024 * 1024;
 export class NodeMediaProbe implements MediaProbe {
   private readonly cache = new Map<string, MediaInfo>();
   private readonly inflight = new Map<string, Promise<MediaInfo>>();
+  private readonly chains = new Map<string, Promise<{ target: string; info: MediaInfo } | undefined>>();
   private readonly queue: (() => void)[] = [];
   private running = 0;
   private finishedSinceIdle = 0;
@@ -63,10 +64,37 @@ export class NodeMediaProbe implements MediaProbe {
     return p;
   }
 
+  /**
+   * Probes `targets` one after the other until one exists (the candidates of one reference): only
+   * the folders tried before the file is found are probed and cached. Counts as one job for
+   * `settled()` and for change notifications.
+   */
+  probeFirst(targets: readonly string[]): Promise<{ target: string; info: MediaInfo } | undefined> {
+    const key = targets.join('\0');
+    const running = this.chains.get(key);
+    if (running) return running;
+    const chain = (async () => {
+      for (const t of targets) {
+        const info = await this.probe(t);
+        if (info.status !== 'missing') return { target: t, info };
+      }
+      return undefined;
+    })().finally(() => {
+      this.chains.delete(key);
+      this.checkIdle();
+    });
+    this.chains.set(key, chain);
+    return chain;
+  }
+
   /** Resolves when no probe is running or queued. */
   settled(): Promise<void> {
-    if (this.inflight.size === 0) return Promise.resolve();
+    if (this.idle) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private get idle(): boolean {
+    return this.inflight.size === 0 && this.chains.size === 0;
   }
 
   /** Called after a batch of probes has finished (nothing left in flight). */
@@ -112,7 +140,12 @@ export class NodeMediaProbe implements MediaProbe {
       }
     }
     this.finishedSinceIdle++;
-    if (this.inflight.size === 0) {
+    this.checkIdle();
+    return info;
+  }
+
+  private checkIdle(): void {
+    if (this.idle) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();
@@ -127,7 +160,6 @@ export class NodeMediaProbe implements MediaProbe {
         }
       }
     }
-    return info;
   }
 
   private schedule<T>(job: () => Promise<T>): Promise<T> {
@@ -221,14 +253,14 @@ function sizeFromHeaders(h: Headers): number | undefined {
 
 async function readAtMost(res: Response, max: number): Promise<Uint8Array> {
   if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let n = 0;
   while (n < max) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    n += value.length;
+    const next = (await reader.read()) as { done: boolean; value?: Uint8Array };
+    if (next.done || !next.value) break;
+    chunks.push(next.value);
+    n += next.value.length;
   }
   await reader.cancel().catch(() => undefined);
   const out = new Uint8Array(Math.min(n, max));

@@ -1,18 +1,28 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { analyzeBatch, analyzeJsonlChunk, type BatchOutput, type JsonlChunkOutput } from '../core/batch';
+import type { RecordAnalysis } from '../core/analyze';
+import type { ArrayProblem } from '../core/records/jsonArray';
+import { JsonArrayScanner } from '../core/records/jsonArray';
 import type { RuleServices } from '../core/rules';
 import type { Settings } from '../core/settings';
-import { DatasetValidator, fileKindOf, type ValidationResult } from '../core/validator';
-import { JsonArrayScanner } from '../core/records/jsonArray';
-import { JsonlSplitter } from '../core/records/jsonl';
 import type { RawRecord } from '../core/types';
+import { DatasetValidator, fileKindOf, type ValidationResult, type ValidationSession } from '../core/validator';
 import { datasetInfoFor, readHead } from './files';
 import { defaultServices, settlerOf } from './services';
+import { WorkerPool, type JobConfig, type PoolJob, type WorkerServiceOptions } from './workerPool';
 
 export interface ValidateFileOptions {
   settings: Settings;
+  /** Services for analysis on this thread (tests inject fakes); worker threads build theirs from `serviceOptions`. */
   services?: RuleServices;
+  /** Analyse in these worker threads (files under `minWorkerBytes` are still analysed here). */
+  workers?: WorkerPool;
+  /** How workers (and this thread, when `services` is not given) build their services. */
+  serviceOptions?: WorkerServiceOptions;
+  /** Files smaller than this are analysed on this thread even when `workers` is given (default 1 MiB). */
+  minWorkerBytes?: number;
   /** Called with bytes read so far, for progress. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   signal?: AbortSignal;
@@ -20,56 +30,255 @@ export interface ValidateFileOptions {
   rootDir?: string;
 }
 
+/** Bytes read at a time; also the size of a JSON Lines batch. */
+const CHUNK_BYTES = 1 << 20;
+/** A JSON array batch closes at this many records or characters. */
+const BATCH_RECORDS = 2048;
+const BATCH_CHARS = 1 << 20;
+
+/** Where batches are analysed: on this thread or in the pool's workers. Same code, same answers. */
+interface Executor {
+  readonly parallelism: number;
+  jsonl(buf: Buffer, length: number, atFileStart: boolean): Promise<JsonlChunkOutput>;
+  records(records: RawRecord[]): Promise<BatchOutput>;
+  end(): void;
+}
+
+class LocalExecutor implements Executor {
+  readonly parallelism = 1;
+  private readonly settle: (() => Promise<void>) | undefined;
+
+  constructor(
+    private readonly analyze: (r: RawRecord) => RecordAnalysis,
+    services: RuleServices,
+  ) {
+    this.settle = settlerOf(services);
+  }
+
+  jsonl(buf: Buffer, length: number, atFileStart: boolean): Promise<JsonlChunkOutput> {
+    return analyzeJsonlChunk(buf.toString('utf8', 0, length), atFileStart, this.analyze, this.settle);
+  }
+
+  records(records: RawRecord[]): Promise<BatchOutput> {
+    return analyzeBatch(records, this.analyze, this.settle);
+  }
+
+  end(): void {}
+}
+
+class PoolExecutor implements Executor {
+  readonly parallelism: number;
+
+  constructor(
+    pool: WorkerPool,
+    private readonly job: PoolJob,
+  ) {
+    this.parallelism = pool.size;
+  }
+
+  jsonl(buf: Buffer, length: number, atFileStart: boolean): Promise<JsonlChunkOutput> {
+    // `buf` owns its ArrayBuffer (allocUnsafeSlow), so handing it over copies nothing.
+    return this.job.jsonl(buf.buffer as ArrayBuffer, length, atFileStart);
+  }
+
+  records(records: RawRecord[]): Promise<BatchOutput> {
+    return this.job.records(records.map((r) => r.text));
+  }
+
+  end(): void {
+    this.job.end();
+  }
+}
+
+/** Services built from plain options (what a worker does; here for analysis on this thread). */
+export function servicesFromOptions(opts: WorkerServiceOptions = {}): RuleServices {
+  if (opts.mediaProbe === false) return {};
+  return defaultServices(opts.mediaProbe ? { mediaProbe: opts.mediaProbe } : {});
+}
+
+/** Batches in flight, kept in file order and placed in that order; a file problem waits its turn between batches. */
+type Pending = { kind: 'batch'; out: Promise<unknown>; place: (out: unknown) => void } | { kind: 'problem'; problem: ArrayProblem };
+
+/** Queues a batch: `place` runs with its output once every earlier batch has been placed. */
+type Enqueue = <T>(out: Promise<T>, place: (out: T) => void) => void;
+
 /**
- * Validates a dataset file from disk, streaming: the file is never held in memory, only one chunk
- * and the per-record summaries. Used by the CLI and by the server for files too large to open.
+ * Validates a dataset file from disk, streaming: the file is never held in memory, only a few
+ * chunks and compact per-record summaries (a 1 GB JSON array stays within a few hundred MB).
+ * With `workers`, batches of records are analysed in worker threads while this thread reads,
+ * splits and keeps the order. Used by the CLI and by the server for files too large to open.
  */
 export async function validateFile(file: string, opts: ValidateFileOptions): Promise<ValidationResult> {
   const head = readHead(file, 4096);
   const kind = fileKindOf(file, head);
   const datasetInfo = datasetInfoFor(file);
-  const services = opts.services ?? defaultServices();
-  const validator = new DatasetValidator({
-    settings: opts.settings,
-    formatContext: { fileDir: path.dirname(path.resolve(file)), ...(opts.rootDir ? { rootDir: opts.rootDir } : {}), ...(datasetInfo ? { datasetInfo } : {}) },
-    services,
-  });
-  const session = validator.session(false);
-  // Records of one chunk are analysed together; those waiting for media probes are analysed again
-  // once the probes finish, so the CLI gets complete answers while memory stays one chunk.
-  const batch: RawRecord[] = [];
-  const settle = settlerOf(services);
-  const flush = async (): Promise<void> => {
-    const analyses = batch.map((r) => validator.analyze(r));
-    for (let round = 0; settle && round < 3 && analyses.some((a) => a.volatile); round++) {
-      await settle();
-      analyses.forEach((a, i) => {
-        if (a.volatile) analyses[i] = validator.analyze(batch[i]!);
-      });
-    }
-    batch.forEach((r, i) => session.push(r, analyses[i]));
-    batch.length = 0;
+  const formatContext = {
+    fileDir: path.dirname(path.resolve(file)),
+    ...(opts.rootDir ? { rootDir: opts.rootDir } : {}),
+    ...(datasetInfo ? { datasetInfo } : {}),
   };
-  const collect = (r: RawRecord): void => {
-    batch.push(r);
-  };
-  const splitter = kind === 'jsonl' ? new JsonlSplitter(collect) : new JsonArrayScanner(collect, (p) => session.fileProblem(p));
   const total = fs.statSync(file).size;
+  const useWorkers = opts.workers !== undefined && total >= (opts.minWorkerBytes ?? CHUNK_BYTES);
+  const services = useWorkers ? {} : (opts.services ?? servicesFromOptions(opts.serviceOptions));
+  const validator = new DatasetValidator({ settings: opts.settings, formatContext, services });
+  const session = validator.session(false);
+  let executor: Executor;
+  if (useWorkers) {
+    const config: JobConfig = { settings: opts.settings, formatContext, services: opts.serviceOptions ?? {} };
+    executor = new PoolExecutor(opts.workers!, opts.workers!.startJob(config));
+  } else {
+    executor = new LocalExecutor((r) => validator.analyze(r), services);
+  }
+  const pending: Pending[] = [];
+  const maxInFlight = executor.parallelism * 2;
+  let inFlight = 0;
+  const enqueue: Enqueue = (out, place) => {
+    // Marks the promise handled now; its failure surfaces when its turn comes in `drain`.
+    out.catch(() => undefined);
+    pending.push({ kind: 'batch', out, place: place as (out: unknown) => void });
+    inFlight++;
+  };
+  const drain = async (keep: number): Promise<void> => {
+    while (inFlight > keep || (pending.length > 0 && pending[0]!.kind === 'problem')) {
+      const item = pending.shift()!;
+      if (item.kind === 'problem') session.fileProblem(item.problem);
+      else {
+        inFlight--;
+        item.place(await item.out);
+      }
+    }
+  };
+  try {
+    if (kind === 'jsonl') await readJsonl(file, total, executor, session, enqueue, () => drain(maxInFlight - 1), opts);
+    else await readArray(file, total, executor, session, enqueue, (p) => pending.push({ kind: 'problem', problem: p }), () => drain(maxInFlight - 1), opts);
+    await drain(0);
+    while (pending.length > 0) await drain(0);
+  } finally {
+    executor.end();
+  }
+  return session.end();
+}
+
+function checkCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new Error('cancelled');
+}
+
+/**
+ * JSON Lines: chunks of raw bytes cut after their last line break go to the executor whole (the
+ * worker decodes and splits them), so this thread does almost nothing per record.
+ */
+async function readJsonl(
+  file: string,
+  total: number,
+  executor: Executor,
+  session: ValidationSession,
+  enqueue: Enqueue,
+  backpressure: () => Promise<void>,
+  opts: ValidateFileOptions,
+): Promise<void> {
+  const fh = await fs.promises.open(file, 'r');
+  let baseLine = 0;
+  let atFileStart = true;
+  let carry: Buffer | undefined;
+  let read = 0;
+  // Where a chunk starts is known once the chunks before it are placed (the worker counts the
+  // line breaks); placing happens in file order, so `baseLine` is right each time.
+  const place = (out: JsonlChunkOutput): void => {
+    const lines = out.lines;
+    for (let k = 0; k < lines.length; k++) lines[k]! += baseLine;
+    baseLine += out.lineBreaks;
+    session.pushBatch(out, lines, new Float64Array(lines.length));
+  };
+  try {
+    for (;;) {
+      checkCancelled(opts.signal);
+      const carried = carry?.length ?? 0;
+      const buf = Buffer.allocUnsafeSlow(carried + CHUNK_BYTES);
+      if (carry) carry.copy(buf, 0);
+      const { bytesRead } = await fh.read(buf, carried, CHUNK_BYTES, null);
+      read += bytesRead;
+      const filled = carried + bytesRead;
+      if (bytesRead === 0) {
+        if (filled > 0) enqueueChunk(buf, filled);
+        break;
+      }
+      const nl = buf.lastIndexOf(10, filled - 1);
+      if (nl < 0) {
+        // A line longer than a chunk: keep reading until it ends.
+        carry = buf.subarray(0, filled);
+        continue;
+      }
+      carry = filled > nl + 1 ? Buffer.from(buf.subarray(nl + 1, filled)) : undefined;
+      enqueueChunk(buf, nl + 1);
+      opts.onProgress?.(read, total);
+      await backpressure();
+    }
+  } finally {
+    await fh.close();
+  }
+  opts.onProgress?.(read, total);
+
+  function enqueueChunk(buf: Buffer, length: number): void {
+    enqueue(executor.jsonl(buf, length, atFileStart), place);
+    atFileStart = false;
+  }
+}
+
+/**
+ * JSON arrays: this thread scans the text for element boundaries (a string-aware bracket
+ * scanner; strings are skipped with indexOf) and ships batches of element texts.
+ */
+async function readArray(
+  file: string,
+  total: number,
+  executor: Executor,
+  session: ValidationSession,
+  enqueue: Enqueue,
+  problem: (p: ArrayProblem) => void,
+  backpressure: () => Promise<void>,
+  opts: ValidateFileOptions,
+): Promise<void> {
+  let batch: RawRecord[] = [];
+  let chars = 0;
+  const flush = (): void => {
+    if (batch.length === 0) return;
+    const records = batch;
+    batch = [];
+    chars = 0;
+    const line = new Float64Array(records.length);
+    const column = new Float64Array(records.length);
+    for (let k = 0; k < records.length; k++) {
+      line[k] = records[k]!.line;
+      column[k] = records[k]!.column;
+    }
+    enqueue(executor.records(records), (out) => session.pushBatch(out, line, column));
+  };
+  const scanner = new JsonArrayScanner(
+    (r) => {
+      batch.push(r);
+      chars += r.text.length;
+      if (batch.length >= BATCH_RECORDS || chars >= BATCH_CHARS) flush();
+    },
+    (p) => {
+      flush();
+      problem(p);
+    },
+  );
   const decoder = new StringDecoder('utf8');
   let read = 0;
-  const stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    if (opts.signal?.aborted) {
-      stream.destroy();
-      throw new Error('cancelled');
+  const stream = fs.createReadStream(file, { highWaterMark: CHUNK_BYTES });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      checkCancelled(opts.signal);
+      read += chunk.length;
+      scanner.push(decoder.write(chunk));
+      opts.onProgress?.(read, total);
+      await backpressure();
     }
-    read += chunk.length;
-    splitter.push(decoder.write(chunk));
-    await flush();
-    opts.onProgress?.(read, total);
+  } finally {
+    stream.destroy();
   }
-  splitter.push(decoder.end());
-  splitter.end();
-  await flush();
-  return session.end();
+  scanner.push(decoder.end());
+  scanner.end();
+  flush();
 }

@@ -63,25 +63,22 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply | undefined> {
 
 if (parentPort) {
   const port = parentPort;
-  // Batches are handled one at a time, in arrival order: overlapping them would only make them
-  // compete for this thread.
-  let chain: Promise<void> = Promise.resolve();
+  // Each batch is handled as it arrives: while one waits for media probes (I/O), the next one's
+  // records are analysed. Replies may overtake each other; the pool matches them by `seq`.
   port.on('message', (msg: WorkerRequest) => {
-    chain = chain.then(async () => {
-      let reply: WorkerReply | undefined;
-      try {
-        reply = await handle(msg);
-      } catch (err) {
-        reply = 'seq' in msg ? { seq: msg.seq, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) } : undefined;
-      }
-      if (!reply) return;
-      // Typed arrays are transferred, not copied.
-      const transfer: ArrayBuffer[] = [];
-      if (reply.ok) {
-        transfer.push(reply.out.facts.num.buffer as ArrayBuffer);
-        if ('lines' in reply.out) transfer.push(reply.out.lines.buffer as ArrayBuffer);
-      }
-      port.postMessage(reply, transfer);
-    });
+    void handle(msg)
+      .catch((err: unknown): WorkerReply | undefined =>
+        'seq' in msg ? { seq: msg.seq, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) } : undefined,
+      )
+      .then((reply) => {
+        if (!reply) return;
+        // Typed arrays are transferred, not copied.
+        const transfer: ArrayBuffer[] = [];
+        if (reply.ok) {
+          transfer.push(reply.out.facts.num.buffer as ArrayBuffer);
+          if ('lines' in reply.out) transfer.push(reply.out.lines.buffer as ArrayBuffer);
+        }
+        port.postMessage(reply, transfer);
+      });
   });
 }

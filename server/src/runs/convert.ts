@@ -58,8 +58,9 @@ export async function convertDataset(file: string, outFile: string, opts: { sett
   const result: ConvertResult = { records: 0, skipped: 0, media: [], missingMedia: [] };
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   const lines: string[] = [];
+  const seen = new Set<string>();
   const onRecord = (r: RawRecord): void => {
-    const converted = convertRecordText(r.text, ctx, (abs) => bundlePathFor(abs, opts.mediaMap, opts.rootDir, result), result);
+    const converted = convertRecordText(r.text, ctx, (abs) => bundlePathFor(abs, opts.mediaMap, opts.rootDir, result, seen), result);
     if (!converted) {
       result.skipped++;
       return;
@@ -122,15 +123,22 @@ export function sha256File(file: string): string {
 }
 
 /** The bundle path of a local media file: its path below the project root when inside it, else a stable hashed folder. */
-function bundlePathFor(abs: string, mediaMap: Map<string, string>, rootDir: string | undefined, result: ConvertResult): string {
+function bundlePathFor(abs: string, mediaMap: Map<string, string>, rootDir: string | undefined, result: ConvertResult, seen: Set<string>): string {
   const known = mediaMap.get(abs);
-  if (known) return known;
+  if (known) {
+    if (!seen.has(abs)) {
+      seen.add(abs);
+      result.media.push({ source: abs, target: known });
+    }
+    return known;
+  }
   let rel: string;
   const fromRoot = rootDir ? path.relative(rootDir, abs) : '..';
   if (!fromRoot.startsWith('..') && !path.isAbsolute(fromRoot)) rel = fromRoot.split(path.sep).join('/');
   else rel = `_external/${crypto.createHash('sha256').update(abs).digest('hex').slice(0, 12)}/${path.basename(abs)}`;
   const target = `media/${rel}`;
   mediaMap.set(abs, target);
+  seen.add(abs);
   result.media.push({ source: abs, target });
   return target;
 }

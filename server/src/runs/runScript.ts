@@ -133,9 +133,10 @@ export function runScript(input: RunScriptInput): string {
     '  kill -KILL -- "-$TRAINER" 2>/dev/null',
     'else kill -TERM -- "-$TRAINER" 2>/dev/null; fi',
     'if [ -n "$TK_KILLER" ]; then kill -KILL "$TK_KILLER" 2>/dev/null; wait "$TK_KILLER" 2>/dev/null; fi',
-    'if [ "$CANCELLED" = 1 ]; then tk_status cancelled "$CODE"; echo "tunekit: cancelled (exit $CODE)"',
-    'elif [ "$CODE" = 0 ]; then tk_status completed 0; echo "tunekit: completed"',
-    'else tk_status failed "$CODE"; echo "tunekit: failed with exit code $CODE"; fi',
+    // The last log line first, so a client that sees the final status.json already has it.
+    'if [ "$CANCELLED" = 1 ]; then echo "tunekit: cancelled (exit $CODE)"; tk_status cancelled "$CODE"',
+    'elif [ "$CODE" = 0 ]; then echo "tunekit: completed"; tk_status completed 0',
+    'else echo "tunekit: failed with exit code $CODE"; tk_status failed "$CODE"; fi',
     'exit "$CODE"',
     '',
   );

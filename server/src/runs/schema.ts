@@ -16,6 +16,8 @@ export type BackendKind = (typeof BACKENDS)[number];
 
 /** Names that end up in file names, cluster names and environment variables. */
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** Slurm names written into `#SBATCH` lines, which sbatch reads itself (no shell quoting applies there). */
+const SLURM_WORD_RE = /^[A-Za-z0-9_.,-]+$/;
 export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const positiveInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).min(1, `${what} must be at least 1`);
@@ -62,7 +64,7 @@ const slurmBackendSchema = z
     type: z.literal('slurm').describe('Submit to a Slurm cluster with `sbatch` through its login node.'),
     host: z.string().min(1).optional().describe('ssh destination of the login node. Leave out when this machine is the login node.'),
     remoteDir: z.string().min(1).default('~/tunekit-runs').describe('Folder on the cluster (shared by the nodes) that holds the synced data and the runs.'),
-    partition: z.string().min(1).optional().describe('Slurm partition (`#SBATCH --partition`).'),
+    partition: z.string().regex(SLURM_WORD_RE, 'partition may hold letters, digits, ".", "_", "-" and ","').optional().describe('Slurm partition (`#SBATCH --partition`).'),
     nodes: positiveInt('nodes').default(1).describe('Nodes (`#SBATCH --nodes`); more than one starts `srun torchrun` with a rendezvous on the first node.'),
     gpusPerNode: z.number().int().min(0, 'gpusPerNode must be 0 or more').default(1).describe('GPUs per node (`#SBATCH --gpus-per-node`); 0 requests none.'),
     timeLimit: z
@@ -70,7 +72,7 @@ const slurmBackendSchema = z
       .regex(/^(\d+-)?\d+(:\d{1,2}){0,2}$/, 'timeLimit must look like 30, 4:00:00 or 1-00:00:00')
       .optional()
       .describe('Wall-clock limit (`#SBATCH --time`), e.g. `4:00:00` or `1-00:00:00`.'),
-    account: z.string().min(1).optional().describe('Account to charge (`#SBATCH --account`).'),
+    account: z.string().regex(SLURM_WORD_RE, 'account may hold letters, digits, ".", "_", "-" and ","').optional().describe('Account to charge (`#SBATCH --account`).'),
     cpusPerTask: positiveInt('cpusPerTask').optional().describe('CPU cores per node task (`#SBATCH --cpus-per-task`).'),
   })
   .describe('Slurm backend: a cluster reached through its login node.');

@@ -42,7 +42,7 @@ const PATTERNS: ReadonlyArray<readonly [BoilerplateKind, RegExp]> = [
 ];
 
 /** One alternation of the patterns' distinctive words: a single pass decides whether any pattern can match. */
-const SNIFF = /\b(?:[Aa]s an?|I am|I'm|I’m|I was|I do|I don|I can|I cannot|I am|[Mm]y (?:knowledge|training)|[Ii]t(?: is|'s|’s) not|[Ss]ince my|[Uu]p (?:un)?t(?:il|o) my|[Uu]ntil my)\b|作为|我是/;
+const SNIFF = /\b(?:[Aa]s an?|[Aa]s of my|I am|I'm|I’m|I was|I do|I don|I can|I cannot|I am|[Mm]y (?:knowledge|training)|[Ii]t(?: is|'s|’s) not|[Ss]ince my|[Uu]p (?:un)?t(?:il|o) my|[Uu]ntil my)\b|作为|我是/;
 
 /** Sentences that refuse a task for lack of a tool ("I'm sorry, but I don't have the capability to book flights"). */
 const TOOL_REFUSAL = /\b(?:capabilit(?:y|ies)|abilit(?:y|ies)|external tasks?|unable to (?:perform|book|order|place|assist)|no function|functions? (?:provided|available)|tools? (?:provided|available)|I (?:can't|cannot|can’t) (?:book|order|place|perform|access|browse|send|make))\b/;

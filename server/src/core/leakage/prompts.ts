@@ -52,6 +52,8 @@ const HEADS: ReadonlyArray<readonly [string, RegExp]> = [
   ['Phi-3', /^\s*<\|user\|>\s*/],
 ];
 
+const TEXT_USER_HEAD = /^\s*(?:###[ \t]*)?(?:USER|User|HUMAN|Human)[ \t]*:[ \t]*/;
+
 /** Assistant headers that open an answer: the prompt template's tail ended up in the target. */
 const ANSWER_HEAD = /^\s*(?:###[ \t]*Response[ \t]*:|ASSISTANT[ \t]*:|Assistant[ \t]*:|<\|im_start\|>assistant\b|<\|start_header_id\|>assistant<\|end_header_id\|>|<start_of_turn>model\b|<\|assistant\|>|<\uFF5CAssistant\uFF5C>)\s*/;
 
@@ -91,7 +93,8 @@ export function findPromptLeaks(text: string, side: Side): PromptHit[] {
     }
     return hits;
   }
-  scaffold(text, hits);
+  // The Alpaca scaffold's fix already strips its "### Response:" tail.
+  const scaffolded = scaffold(text, hits);
   for (const [family, re] of HEADS) {
     const m = re.exec(text);
     if (!m) continue;
@@ -109,7 +112,7 @@ export function findPromptLeaks(text: string, side: Side): PromptHit[] {
   }
   const tailFrom = Math.max(0, text.length - 300);
   const tail = text.slice(tailFrom);
-  for (const [family, re] of TAILS) {
+  for (const [family, re] of scaffolded ? [] : TAILS) {
     const m = re.exec(tail);
     if (!m) continue;
     const header = m[0].trim();
@@ -117,11 +120,16 @@ export function findPromptLeaks(text: string, side: Side): PromptHit[] {
     if (hits.some((h) => start < h.end && h.start < start + header.length)) break;
     let cut = tailFrom + m.index;
     while (cut > 0 && /\s/.test(text[cut - 1]!)) cut--;
+    const edits: TextEdit[] = [];
+    // A Vicuna-style tail usually comes with its "USER:" head: strip both.
+    const head = family === 'Vicuna / Alpaca' ? TEXT_USER_HEAD.exec(text) : null;
+    if (head && head[0].length < cut) edits.push({ start: 0, end: head[0].length, newText: '' });
+    edits.push({ start: cut, end: text.length, newText: '' });
     hits.push({
       start,
       end: start + header.length,
       message: `The prompt ends with a rendered ${family} assistant header "${header}" (the generation prompt's tail); the trainer's template adds its own, so the model learns from a doubled header. Remove it.`,
-      edits: [{ start: cut, end: text.length, newText: '' }],
+      edits,
       fixTitle: `Remove the rendered ${family} assistant header`,
       safe: true,
     });
@@ -146,7 +154,7 @@ export function findPromptLeaks(text: string, side: Side): PromptHit[] {
 }
 
 /** The Alpaca wrapper and `### Instruction:` / `### Response:` scaffolds, with a fix that keeps the instruction. */
-function scaffold(text: string, hits: PromptHit[]): void {
+function scaffold(text: string, hits: PromptHit[]): boolean {
   const pre = PREAMBLE.exec(text);
   const headers: { name: string; start: number; end: number }[] = [];
   if (text.includes('###')) {
@@ -162,11 +170,11 @@ function scaffold(text: string, hits: PromptHit[]): void {
       message: 'A rendered "### Human:" / "### Assistant:" conversation inside one turn: the prompt scaffold of the model that generated it; split it into turns or remove the headers.',
       safe: false,
     });
-    return;
+    return true;
   }
   const instr = headers.find((h) => h.name === 'Instruction');
   const alpacaHeaders = instr && (names.has('Response') || names.has('Input'));
-  if (!pre && !alpacaHeaders) return;
+  if (!pre && !alpacaHeaders) return false;
   const edits: { start: number; end: number; newText: string }[] = [];
   let ok = true;
   const first = pre ? pre.index : instr!.start;
@@ -198,6 +206,7 @@ function scaffold(text: string, hits: PromptHit[]): void {
     ...(ok ? { edits, fixTitle: 'Strip the prompt scaffold, keep the instruction' } : {}),
     safe: ok,
   });
+  return true;
 }
 
 /** A prompt that names two or more of the stage tags the teacher had to emit (LLaVA-CoT). */

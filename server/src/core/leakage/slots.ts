@@ -23,10 +23,11 @@ export function findSlots(text: string): SlotHit[] {
     re.lastIndex = 0;
     for (let m = re.exec(text); m; m = re.exec(text)) {
       const start = m.index;
+      const end = start + m[0].length;
       if (inCode(text, start)) continue;
       if (strict && codeLikeLine(text, start)) continue;
-      if (hits.some((h) => start < h.end && h.start < start + m![0].length)) continue;
-      hits.push({ start, end: start + m[0].length, slot: m[0] });
+      if (hits.some((h) => start < h.end && h.start < end)) continue;
+      hits.push({ start, end, slot: m[0] });
     }
   };
   add(INSERT, false);

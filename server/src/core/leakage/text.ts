@@ -42,12 +42,31 @@ export function sentenceAround(text: string, start: number, end: number): { star
   return { start: s, end: e };
 }
 
-/** Extends a removal range over the whitespace that would otherwise be left doubled. */
+/**
+ * Extends a removal range over the whitespace that would otherwise be left behind, without
+ * joining lines: at the end of the text it takes the whitespace before, at the start the
+ * whitespace after; before a line break it takes the spaces before; on a line of its own, one
+ * line break; in running text, the spaces after.
+ */
 export function withSeparator(text: string, start: number, end: number): { start: number; end: number } {
-  let e = end;
-  while (e < text.length && (text[e] === ' ' || text[e] === '\t' || text[e] === '\n' || text[e] === '\r')) e++;
-  if (e > end) return { start, end: e };
-  let s = start;
-  while (s > 0 && (text[s - 1] === ' ' || text[s - 1] === '\t' || text[s - 1] === '\n' || text[s - 1] === '\r')) s--;
-  return { start: s, end };
+  const isWs = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r';
+  let after = end;
+  while (after < text.length && isWs(text[after])) after++;
+  let before = start;
+  while (before > 0 && isWs(text[before - 1])) before--;
+  if (after === text.length) return { start: before, end: text.length };
+  if (before === 0) return { start: 0, end: after };
+  const gapAfter = text.slice(end, after);
+  if (gapAfter.includes('\n')) {
+    const gapBefore = text.slice(before, start);
+    if (gapBefore.includes('\n')) {
+      let e = end;
+      while (text[e] === ' ' || text[e] === '\t' || text[e] === '\r') e++;
+      return { start, end: e + 1 };
+    }
+    let s = start;
+    while (s > 0 && (text[s - 1] === ' ' || text[s - 1] === '\t')) s--;
+    return { start: s, end };
+  }
+  return { start, end: after };
 }

@@ -12,9 +12,20 @@ export class JsonlSplitter {
   private pendingOffset = 0;
   private line = 0;
   private index = 0;
-  private first = true;
+  private first: boolean;
 
-  constructor(private readonly emit: (record: RawRecord) => void) {}
+  /** `atFileStart: false` for a chunk cut from inside a file (worker batches): a BOM there is text. */
+  constructor(
+    private readonly emit: (record: RawRecord) => void,
+    opts: { atFileStart?: boolean } = {},
+  ) {
+    this.first = opts.atFileStart ?? true;
+  }
+
+  /** Line breaks seen so far. */
+  get lineCount(): number {
+    return this.line;
+  }
 
   push(chunk: string): void {
     if (this.first && chunk.length > 0) {

@@ -27,16 +27,18 @@ interface Piece {
   text: string;
   path: JsonPath;
   role: CanonicalRole;
-  negative: boolean;
+  /** A negative example: the rejected side of a pair, or a KTO answer labelled undesirable. */
+  negative?: 'rejected' | 'undesirable';
 }
 
 function pieces(ctx: RecordRuleContext): Piece[] {
   const { sample, value } = ctx;
   const undesirable = sample.format === 'preference' && (value['label'] === false || value['kto_tag'] === false);
   const out: Piece[] = [];
-  const add = (turns: readonly Turn[], negative: boolean): void => {
+  const add = (turns: readonly Turn[], rejected: boolean): void => {
     for (const t of turns) {
-      for (const p of t.texts) out.push({ text: p.text, path: p.path, role: t.role, negative: negative || (undesirable && t.role === 'assistant') });
+      const negative = rejected ? 'rejected' : undesirable && t.role === 'assistant' ? 'undesirable' : undefined;
+      for (const p of t.texts) out.push({ text: p.text, path: p.path, role: t.role, ...(negative ? { negative } : {}) });
     }
   };
   add(sample.turns, false);
@@ -58,7 +60,7 @@ function where(p: Piece): string {
     case 'user':
       return 'the prompt';
     case 'assistant':
-      return p.negative ? 'a rejected answer' : 'the answer';
+      return p.negative === 'rejected' ? 'the rejected answer' : p.negative === 'undesirable' ? 'an answer labelled undesirable' : 'the answer';
     case 'tool':
       return 'a tool result';
     case 'tool_call':
@@ -129,7 +131,7 @@ export const leakageRule: RecordRule = {
             code: 'leaked-special-token',
             path: p.path,
             span: { start: hit.start, length: hit.end - hit.start },
-            message: `"${hit.token}" is a ${hit.family} control token inside ${where(p)}; tokenizers turn it into the real control token, silently changing the training sequence. Remove it (or list it in tunekit.leakage.allowTokens if the dataset intends it).`,
+            message: `"${hit.token}" is ${/^[AEIOU]/.test(hit.family) ? 'an' : 'a'} ${hit.family} control token inside ${where(p)}; tokenizers turn it into the real control token, silently changing the training sequence. Remove it (or list it in tunekit.leakage.allowTokens if the dataset intends it).`,
             data: { token: hit.token, family: hit.family },
             ...(edit ? { fixes: [{ title: `Remove "${hit.token}"`, edits: [edit], safe: true, groupKey: `leaked-special-token:${hit.token}` }] } : {}),
           });

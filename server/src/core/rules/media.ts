@@ -13,6 +13,7 @@ import {
 } from '../media';
 import type { Target } from '../settings';
 import type { MediaKind, MediaRef, Sample } from '../types';
+import { dominantFormat } from './dataset';
 import type { DatasetIssue, DatasetRule, RecordRule, RecordRuleContext } from './rule';
 
 /**
@@ -337,13 +338,13 @@ export const missingModalityRule: DatasetRule = {
     if (withMedia === 0 || without === 0) return [];
     const target = ctx.settings.target;
     if (ACCEPTS_MIXED.has(target)) return [];
+    // An OpenAI chat file is for OpenAI or Together, which take mixed files.
+    if (target === 'generic' && dominantFormat(summaries) === 'openai') return [];
     const flagTextOnly = withMedia >= without;
     const out: DatasetIssue[] = [];
     for (const s of summaries) {
       const fact = s.extra[MODALITY_FACT] as ModalityFact | undefined;
       if (!fact || fact.has === flagTextOnly) continue;
-      // OpenAI chat records are for OpenAI or Together, which take mixed files.
-      if (target === 'generic' && s.format === 'openai') continue;
       out.push({
         record: s.index,
         code: 'missing-modality',

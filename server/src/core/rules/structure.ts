@@ -2,6 +2,7 @@ import type { FormatName, Turn } from '../types';
 import { recordTokens, totalTokens } from '../report/facts';
 import { tokenCounterOf } from '../report/tokenCounter';
 import type { RecordRule, RecordRuleContext } from './rule';
+import { roleRenameFixes } from './roleFix';
 
 /** Formats whose records are conversations with roles; the others have fixed fields instead. */
 const CONVERSATIONAL: ReadonlySet<FormatName> = new Set(['openai', 'messages+media', 'llamafactory-v1', 'sharegpt', 'minicpm-v', 'preference']);
@@ -38,6 +39,7 @@ export const conversationRule: RecordRule = {
           path: t.rolePath,
           message: `Role "${t.rawRole}" is not one of ${allowed.map((r) => `"${r}"`).join(', ')} for ${format.name}; ${format.consequence}.`,
           data: { role: t.rawRole, allowed },
+          fixes: roleRenameFixes(ctx, t, allowed),
         });
       }
     }

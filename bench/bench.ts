@@ -1,0 +1,110 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { WorkerPool } from '../server/src/node/workerPool';
+import { generate, type Generated } from './generate';
+import { bareArrayParse, bareJsonlLoop, tunekitValidate } from './throughput';
+
+/**
+ * `npm run bench`: generates its datasets into bench/data (kept between runs) and prints the four
+ * figures of issue 7 with medians of several runs and ratios measured in the same run.
+ */
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const DATA = path.join(ROOT, 'bench', 'data');
+
+interface Row {
+  figure: string;
+  value: string;
+  target: string;
+  verdict: string;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
+const ms = (t: number): string => `${t.toFixed(t < 10 ? 2 : 0)} ms`;
+
+async function timeIt(fn: () => Promise<unknown> | unknown): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+async function throughput(files: Generated[], runs: number, rows: Row[]): Promise<void> {
+  const pool = new WorkerPool();
+  try {
+    for (const g of files) {
+      const isArray = g.file.endsWith('.json');
+      const bare: number[] = [];
+      const tk: number[] = [];
+      const single: number[] = [];
+      // Warm-up: JIT and worker start-up are not what the figure is about.
+      await tunekitValidate(g.file, pool);
+      for (let r = 0; r < runs; r++) {
+        bare.push(await timeIt(() => (isArray ? bareArrayParse(g.file) : bareJsonlLoop(g.file))));
+        tk.push(await timeIt(() => tunekitValidate(g.file, pool)));
+        single.push(await timeIt(() => tunekitValidate(g.file, undefined)));
+      }
+      const b = median(bare);
+      const t = median(tk);
+      const s = median(single);
+      const ratio = b / t;
+      const name = path.basename(g.file);
+      process.stderr.write(`  ${name}: bare ${ms(b)}, tunekit ${ms(t)} (${pool.size} workers), 1 thread ${ms(s)}\n`);
+      rows.push({
+        figure: `1. validate throughput ÷ bare ${isArray ? 'JSON.parse(file)' : 'JSON.parse per line'} — ${name} (${mb(g.bytes)})`,
+        value: `${ratio.toFixed(2)} (${(g.bytes / 1e6 / (t / 1000)).toFixed(0)} vs ${(g.bytes / 1e6 / (b / 1000)).toFixed(0)} MB/s; 1 thread ${(b / s).toFixed(2)})`,
+        target: '≥ 1.0',
+        verdict: ratio >= 1 ? 'met' : `missed (${Math.round((1 - ratio) * 100)}% short)`,
+      });
+    }
+  } finally {
+    await pool.close();
+  }
+}
+
+function printTable(rows: Row[]): void {
+  const headers: Row = { figure: 'figure', value: 'measured', target: 'target', verdict: 'verdict' };
+  const keys: (keyof Row)[] = ['figure', 'value', 'target', 'verdict'];
+  const widths = keys.map((k) => Math.max(headers[k].length, ...rows.map((r) => r[k].length)));
+  const line = (r: Row): string => '| ' + keys.map((k, i) => r[k].padEnd(widths[i]!)).join(' | ') + ' |';
+  process.stdout.write([line(headers), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n') + '\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      size: { type: 'string', default: '200000' },
+      runs: { type: 'string', default: '5' },
+      big: { type: 'boolean', default: false },
+      only: { type: 'string' },
+    },
+  });
+  const size = Number(values.size);
+  const runs = Number(values.runs);
+  const only = new Set((values.only ?? 'throughput,latency,memory,hover').split(','));
+  process.stderr.write(`tunekit bench: ${size.toLocaleString('en-US')} records, ${runs} runs, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}\n`);
+  const rows: Row[] = [];
+  if (only.has('throughput')) {
+    process.stderr.write('generating datasets…\n');
+    const files = [generate(DATA, 'llava-jsonl', size), generate(DATA, 'openai-jsonl', size), generate(DATA, 'llava-array', size)];
+    process.stderr.write('throughput…\n');
+    await throughput(files, runs, rows);
+  }
+  printTable(rows);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

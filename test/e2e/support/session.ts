@@ -1,0 +1,123 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { codeServerCli, ensureCodeServer, makeProfile, startCodeServer, type ProfileDirs, type RunningCodeServer } from './codeServer';
+import { descendants } from './processes';
+import { CHROMIUM, launchBrowser, Workbench } from './workbench';
+
+/** The repository root (tests run from out/test/e2e). */
+export const ROOT = findRoot(__dirname);
+
+function findRoot(dir: string): string {
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'package.json')) && fs.existsSync(path.join(d, 'server'))) return d;
+  }
+  throw new Error('repository root not found');
+}
+
+/** Why this machine cannot run the e2e suite (a missing system component), or undefined. */
+export function missingPrerequisite(): string | undefined {
+  if (!fs.existsSync(CHROMIUM)) return `Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`;
+  try {
+    execFileSync('sh', ['-c', 'command -v rg'], { stdio: 'ignore' });
+  } catch {
+    return 'ripgrep not found (apt-get install -y ripgrep), needed to install code-server offline';
+  }
+  if (!fs.existsSync('/usr/include/krb5.h') && !fs.existsSync('/usr/include/gssapi/gssapi.h')) {
+    return 'Kerberos headers not found (apt-get install -y libkrb5-dev), needed to build code-server';
+  }
+  return undefined;
+}
+
+/** Settings for a quiet, deterministic workbench: no walkthroughs, trust prompts or auto-updates. */
+const USER_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoUpdate': false,
+  'extensions.autoCheckUpdates': false,
+  'update.mode': 'none',
+  'files.autoSave': 'off',
+  'editor.hover.delay': 200,
+  'editor.minimap.enabled': false,
+  // Scenarios type JSON: what they type must land as typed.
+  'editor.autoClosingBrackets': 'never',
+  'editor.autoClosingQuotes': 'never',
+  'editor.autoSurround': 'never',
+  'editor.formatOnType': false,
+  'editor.acceptSuggestionOnEnter': 'off',
+  'editor.quickSuggestions': { other: false, comments: false, strings: false },
+  'chat.commandCenter.enabled': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+};
+
+export interface E2eSession {
+  codeServer: RunningCodeServer;
+  browser: Browser;
+  workbench: Workbench;
+  workspace: string;
+  profile: ProfileDirs;
+  close: () => Promise<void>;
+}
+
+const log = (line: string): void => {
+  process.stderr.write(`[e2e] ${line}\n`);
+};
+
+/** Packages the extension as a .vsix exactly as a release would (`vsce package`, bundles only). */
+export function packageExtension(outDir: string): string {
+  const vsix = path.join(outDir, 'tunekit.vsix');
+  log('packaging the extension with vsce');
+  execFileSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', vsix], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, npm_config_yes: 'true' },
+  });
+  return vsix;
+}
+
+/**
+ * Everything a scenario needs: code-server installed (cached), the extension packaged and
+ * installed into a throwaway profile, a copy of samples/ opened as the workspace, and Chromium
+ * showing it. `close` stops every process it started.
+ */
+export async function startSession(): Promise<E2eSession> {
+  ensureCodeServer(log);
+  const profile = makeProfile(USER_SETTINGS);
+  const cleanups: (() => Promise<void>)[] = [async () => fs.rmSync(profile.root, { recursive: true, force: true })];
+  const close = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await c().catch((err: unknown) => log(`cleanup failed: ${String(err)}`));
+  };
+  try {
+    const vsix = packageExtension(profile.root);
+    log(codeServerCli(['--install-extension', vsix], profile).trim());
+    // A copy, so scenarios that edit files or record runs never touch the repository's samples.
+    const workspace = path.join(profile.root, 'samples');
+    fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true });
+    const codeServer = await startCodeServer(profile, workspace, log);
+    cleanups.push(codeServer.stop);
+    const browser = await launchBrowser();
+    // Playwright's Browser does not expose its process: note Chromium's pids now to be sure they end.
+    const chromiumPids = descendants(process.pid)
+      .filter((p) => p.cmdline.includes('chrom'))
+      .map((p) => p.pid);
+    cleanups.push(async () => {
+      await browser.close().catch(() => undefined);
+      for (const pid of chromiumPids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone, as it should be after close().
+        }
+      }
+    });
+    const workbench = await Workbench.open(browser, codeServer.url, workspace);
+    return { codeServer, browser, workbench, workspace, profile, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
