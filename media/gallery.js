@@ -25,7 +25,7 @@
   function render(page) {
     state = { offset: page.offset, pageSize: page.pageSize, total: page.total, filter: page.filter };
     problemsOnly.checked = page.filter === 'problems';
-    summary.textContent = page.total + (page.filter === 'problems' ? ' tiles in records with media problems' : ' images') + ' · ' + page.problemRecords + ' records with media problems';
+    summary.textContent = page.file + ' · ' + page.total + (page.filter === 'problems' ? ' tiles in records with media problems' : ' images') + ' · ' + page.problemRecords + ' records with media problems';
     const pages = Math.max(1, Math.ceil(page.total / page.pageSize));
     pageLabel.textContent = 'Page ' + (Math.floor(page.offset / page.pageSize) + 1) + ' of ' + pages;
     prev.disabled = page.offset <= 0;
@@ -40,7 +40,6 @@
       if (m.problem) t.classList.add('broken', m.problem.severity);
       if (m.src && !m.problem && m.kind === 'image') {
         const img = el('img');
-        img.loading = 'lazy';
         img.alt = m.ref;
         img.src = m.src;
         t.appendChild(img);

@@ -42,7 +42,6 @@
       if (m.kind === 'image') {
         media = el('img');
         media.alt = m.ref;
-        media.loading = 'lazy';
       } else {
         media = el(m.kind === 'video' ? 'video' : 'audio');
         media.controls = true;

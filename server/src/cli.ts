@@ -9,6 +9,8 @@ import { defaultServices } from './node/services';
 import { defaultWorkerCount, WorkerPool } from './node/workerPool';
 import { progressLine } from './cli/flags';
 import { REPORT_USAGE, reportCommand } from './cli/report';
+import { SPLIT_USAGE, splitCommand } from './cli/split';
+import { CONVERT_USAGE, convertCommand } from './cli/convert';
 import { FIX_USAGE, fixCommand } from './cli/fix';
 import { RUN_USAGE, runCommand } from './cli/run';
 
@@ -20,6 +22,8 @@ import { RUN_USAGE, runCommand } from './cli/run';
 const USAGE = `Usage:
   tunekit validate [--json] [--target T] [--format F] [--media-root DIR] [--max-tokens N] [--rule CODE=LEVEL]... [--jobs N] PATH...
 ${REPORT_USAGE}
+${SPLIT_USAGE}
+${CONVERT_USAGE}
 ${FIX_USAGE}
 ${RUN_USAGE}
 
@@ -36,6 +40,10 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         return await validateCommand(rest, out, err);
       case 'report':
         return await reportCommand(rest, out, err);
+      case 'split':
+        return await splitCommand(rest, out, err);
+      case 'convert':
+        return await convertCommand(rest, out, err);
       case 'fix':
         return await fixCommand(rest, out, err);
       case 'run':

@@ -113,6 +113,10 @@ export class LspClient {
     });
     connection.onRequest(WorkDoneProgressCreateRequest.type, (p) => {
       client.createdProgress.push(p.token);
+      connection.onProgress(WorkDoneProgress.type, p.token, (value) => {
+        client.progress.push({ token: p.token, value });
+        client.wake();
+      });
       client.wake();
     });
     connection.onProgress(WorkDoneProgress.type, 'tunekit-test-progress', (value) => {

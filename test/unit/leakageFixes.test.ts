@@ -6,6 +6,8 @@ import { pickFixes } from '../../server/src/core/fixes';
 import { parseSettings, type Settings } from '../../server/src/core/settings';
 import { DatasetValidator, fileKindOf, type Finding, type LocatedFix } from '../../server/src/core/validator';
 import { suggestRole } from '../../server/src/core/rules/roleFix';
+import { quickLiteral } from '../../server/src/core/leakage/edits';
+import { rawOffsetInString } from '../../server/src/core/records/locate';
 import { FIXTURES, settingsFor } from '../helpers/fixtures';
 
 /**
@@ -288,4 +290,92 @@ describe('every fix of every leakage fixture', () => {
       if (!name.includes('legit')) assert.ok(fixes > 0 || name.includes('slots'), `${name} has no fix to test`);
     });
   }
+});
+
+describe('Modalities fixes', () => {
+  const mm = (user: string, images: string[]): string =>
+    JSON.stringify({ messages: [{ role: 'user', content: user }, { role: 'assistant', content: 'Two people on a bench.' }], images });
+  const mismatch = (t: string, s: Settings = defaults): Finding[] => validate(t, 'jsonl', s).filter((f) => f.code === 'media-token-mismatch' || f.code === 'unknown-placeholder');
+  const fixNamed = (f: Finding | undefined, title: RegExp): LocatedFix => {
+    const fix = f?.fixes?.find((x) => title.test(x.title));
+    assert.ok(fix, `no fix ${String(title)} in ${JSON.stringify(f?.fixes?.map((x) => x.title))}`);
+    return fix;
+  };
+
+  test('insert the missing <image> placeholder (safe when the text has none)', () => {
+    const line = mm('Who are they?', ['a.jpg']);
+    const fix = fixNamed(mismatch(line)[0], /^Insert the missing <image> placeholder$/);
+    assert.equal(fix.safe, true);
+    const fixed = apply(line, [fix]);
+    assertOnlyEditsChanged(line, fixed, fix);
+    assert.equal(contentOf(fixed, 0), '<image>Who are they?');
+    assert.deepEqual(mismatch(fixed), []);
+  });
+
+  test('LLaVA puts the placeholder on its own line; several missing ones are inserted together', () => {
+    const llava = parseSettings({ target: 'llava' }).settings;
+    const line = mm('Compare them.', ['a.jpg', 'b.jpg']);
+    const fix = fixNamed(mismatch(line, llava)[0], /^Insert 2 missing <image> placeholders$/);
+    const fixed = apply(line, [fix]);
+    assert.equal(contentOf(fixed, 0), '<image>\n<image>\nCompare them.');
+    assert.deepEqual(mismatch(fixed, llava), []);
+  });
+
+  test('drop the unused media entry, with its comma', () => {
+    const line = mm('<image>Who is this?', ['a.jpg', 'b.jpg', 'c.jpg']);
+    const f = mismatch(line)[0];
+    assert.equal(fixNamed(f, /^Insert/).safe, false, 'where a second placeholder goes is a judgement');
+    const drop = fixNamed(f, /^Remove the 2 unused media entries$/);
+    assert.equal(drop.safe, false);
+    const fixed = apply(line, [drop]);
+    assert.deepEqual((JSON.parse(fixed) as { images: string[] }).images, ['a.jpg']);
+    assert.equal(fixed, line.replace(', "b.jpg", "c.jpg"', '').replace(',"b.jpg","c.jpg"', ''));
+    assert.deepEqual(mismatch(fixed), []);
+  });
+
+  test('drop an extra placeholder', () => {
+    const line = mm('<image>\n<image>\nWho is this?', ['a.jpg']);
+    const fixed = apply(line, [fixNamed(mismatch(line)[0], /^Remove the extra <image> placeholder$/)]);
+    assert.equal(contentOf(fixed, 0), '<image>\nWho is this?');
+    assert.deepEqual(mismatch(fixed), []);
+  });
+
+  test('drop an image map key no placeholder uses (MiniCPM-V)', () => {
+    const line = JSON.stringify({
+      id: '1',
+      image: { '<image_00>': 'a.jpg', '<image_01>': 'b.jpg' },
+      conversations: [
+        { role: 'user', content: '<image_00>\nWhat is it?' },
+        { role: 'assistant', content: 'A cat on a mat.' },
+      ],
+    });
+    const f = mismatch(line).find((x) => x.code === 'unknown-placeholder');
+    const fixed = apply(line, [fixNamed(f, /^Remove the unused image "b.jpg"$/)]);
+    assert.deepEqual((JSON.parse(fixed) as { image: Record<string, string> }).image, { '<image_00>': 'a.jpg' });
+    assert.deepEqual(mismatch(fixed), []);
+  });
+});
+
+describe('raw offsets without a syntax tree', () => {
+  test('quickLiteral maps decoded indexes exactly as the syntax tree does, for both escapings', () => {
+    const samples = ['plain text only', 'Caf\u00e9 "quoted" \\ back\tslash\nnew line \u0001 ctrl', 'emoji \ud83d\ude00 and \u4e2d\u6587 text', 'x'.repeat(50) + '\n' + 'y "z"'.repeat(20)];
+    for (const s of samples) {
+      const js = JSON.stringify({ a: 'other', b: s });
+      // Python's json.dumps default (ensure_ascii): every non-ASCII UTF-16 unit as a lowercase \uXXXX escape.
+      const ascii = js.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      for (const record of [js, ascii]) {
+        const raw = quickLiteral(record, s);
+        assert.ok(raw, `not found in ${record}`);
+        const literal = record.indexOf('"b": ') >= 0 ? record.indexOf('"b": ') + 5 : record.indexOf('"b":') + 4;
+        for (let i = 0; i <= s.length; i++) {
+          if (i > 0 && /[\ud800-\udbff]/.test(s[i - 1]!)) continue; // never inside a surrogate pair
+          assert.equal(raw(i), rawOffsetInString(record, literal, i), `index ${i} of ${JSON.stringify(s)}`);
+        }
+      }
+    }
+  });
+
+  test('a string that occurs twice is left to the exact path', () => {
+    assert.equal(quickLiteral(JSON.stringify({ a: 'same text', b: 'same text' }), 'same text'), undefined);
+  });
 });

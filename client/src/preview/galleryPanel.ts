@@ -34,7 +34,7 @@ export class GalleryPanel implements vscode.Disposable {
     private readonly client: LanguageClient,
     private readonly uri: vscode.Uri,
   ) {
-    this.panel = vscode.window.createWebviewPanel('tunekit.gallery', `Images · ${vscode.workspace.asRelativePath(uri)}`, vscode.ViewColumn.Active, {
+    this.panel = vscode.window.createWebviewPanel('tunekit.gallery', 'Image Gallery', vscode.ViewColumn.Active, {
       enableScripts: true,
       retainContextWhenHidden: false,
       localResourceRoots: [],
@@ -78,7 +78,7 @@ export class GalleryPanel implements vscode.Disposable {
       }
       const roots = mediaRoots(this.uri);
       const items = page.items.map((i) => ({ ...i, media: toWebviewMedia(this.panel.webview, roots, i.media) }));
-      void this.panel.webview.postMessage({ type: 'page', page: { ...page, items, pageSize: GALLERY_PAGE_SIZE, filter: this.filter } });
+      void this.panel.webview.postMessage({ type: 'page', page: { ...page, items, pageSize: GALLERY_PAGE_SIZE, filter: this.filter, file: vscode.workspace.asRelativePath(this.uri) } });
     } catch (err) {
       void this.panel.webview.postMessage({ type: 'error', message: `The gallery failed: ${err instanceof Error ? err.message : String(err)}` });
     }

@@ -118,7 +118,8 @@ export class SamplePreviewPanel implements vscode.Disposable {
     const roots = mediaRoots(uri);
     const webview = this.panel.webview;
     const turns = preview.turns.map((t) => ({ ...t, parts: t.parts.map((p) => (p.type === 'media' ? { type: 'media', media: toWebviewMedia(webview, roots, p.media) } : p)) }));
-    this.panel.title = `Sample ${preview.record + 1} · ${vscode.workspace.asRelativePath(uri)}`;
+    // The file's name is in the webview's toolbar; tab titles stay short (and distinct from the editor's).
+    this.panel.title = `Sample ${preview.record + 1} of ${preview.records}`;
     void webview.postMessage({ type: 'sample', sample: { ...preview, turns, file: vscode.workspace.asRelativePath(uri) } });
     return preview;
   }

@@ -71,7 +71,6 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream, 
 }
 
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
-const pct = (x: number, of: number): string => (of > 0 ? `${Math.round((x / of) * 100)}%` : '0%');
 
 function statLine(s: Stats): string {
   return s.records === 0 ? '—' : `mean ${n(s.mean)}, median ${n(s.p50)}, p95 ${n(s.p95)}, max ${n(s.max)} (${n(s.records)} records)`;

@@ -185,7 +185,10 @@ export function describeRun(r: RunRecord): string {
   return `${r.id}  ${statusLine(r)}${exit}  ${r.resources}${r.detail ? `\n    ${r.detail}` : ''}`;
 }
 
+/** The record as `--json` prints it: without the config snapshot, which the user has in the file. */
 function publicRecord(r: RunRecord): Omit<RunRecord, 'config' | 'logOffset'> {
-  const { config: _config, logOffset: _offset, ...rest } = r;
-  return rest;
+  const rest: Partial<RunRecord> = { ...r };
+  delete rest.config;
+  delete rest.logOffset;
+  return rest as Omit<RunRecord, 'config' | 'logOffset'>;
 }

@@ -147,8 +147,11 @@ export function resolveMedia(ref: string, ctx: FormatContext, probe: MediaProbe,
     if (info === undefined) {
       // One job answers the whole reference: the remaining candidates in order until one exists.
       const rest = location.candidates.slice(i);
-      if (probe.probeFirst) opts.onPending?.(probe.probeFirst(rest).catch(() => undefined));
-      else for (const c of rest) if (probe.peek(c) === undefined) opts.onPending?.(probe.probe(c).catch(() => undefined));
+      const jobs: Promise<unknown>[] = probe.probeFirst ? [probe.probeFirst(rest)] : rest.filter((c) => probe.peek(c) === undefined).map((c) => probe.probe(c));
+      for (const job of jobs) {
+        const quiet = job.catch(() => undefined);
+        opts.onPending?.(quiet);
+      }
       return { location, pending: true };
     }
     if (info.status !== 'missing') return { location, target: c, info, pending: false };

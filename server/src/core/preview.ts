@@ -134,7 +134,7 @@ export function describeMedia(m: MediaRef, r: MediaResolver): PreviewMedia {
  * medium it binds to; media inside content parts stay where the parts are; listed media that no
  * placeholder names are put where loaders put them (in front of the first user turn).
  */
-export function previewTurns(sample: Sample, scan: MediaScan, describe: (m: MediaRef) => PreviewMedia): PreviewTurn[] {
+export function previewTurns(sample: Sample, scan: MediaScan, describe: (m: MediaRef) => PreviewMedia, unbound?: (kind: MediaRef['kind'], token: string) => PreviewMedia): PreviewTurn[] {
   const bound = new Set<MediaRef>();
   const turns: PreviewTurn[] = sample.turns.map((turn, t) => {
     type Piece = { order: number; parts: PreviewPart[] };
@@ -147,8 +147,12 @@ export function previewTurns(sample: Sample, scan: MediaScan, describe: (m: Medi
     for (const piece of turn.texts) {
       const parts: PreviewPart[] = [];
       const marks = [
-        ...scan.placeholders.filter((p) => p.turn === t && p.piece === piece).map((p) => ({ start: p.start, end: p.start + p.length, media: bindPlaceholder(sample, scan, p) })),
-        ...scan.inline.filter((m) => m.turn === t && m.path === piece.path).map((m) => ({ start: piece.text.lastIndexOf('<img>', m.span.start), end: piece.text.indexOf('</img>', m.span.start) + 6, media: m })),
+        ...scan.placeholders
+          .filter((p) => p.turn === t && p.piece === piece)
+          .map((p) => ({ start: p.start, end: p.start + p.length, media: bindPlaceholder(sample, scan, p), kind: p.kind, token: p.token })),
+        ...scan.inline
+          .filter((m) => m.turn === t && m.path === piece.path)
+          .map((m) => ({ start: piece.text.lastIndexOf('<img>', m.span.start), end: piece.text.indexOf('</img>', m.span.start) + 6, media: m, kind: m.kind, token: '<img>' })),
       ].sort((a, b) => a.start - b.start);
       let at = 0;
       for (const mark of marks) {
@@ -156,6 +160,9 @@ export function previewTurns(sample: Sample, scan: MediaScan, describe: (m: Medi
         if (mark.media) {
           bound.add(mark.media);
           parts.push({ type: 'media', media: describe(mark.media) });
+        } else if (unbound) {
+          // A placeholder with nothing to bind to: a broken tile where the trainer expects media.
+          parts.push({ type: 'media', media: unbound(mark.kind, mark.token) });
         } else {
           parts.push({ type: 'text', text: piece.text.slice(mark.start, mark.end) });
         }
@@ -235,7 +242,19 @@ export function samplePreview(
   }
   out.format = parsed.sample.format;
   const resolver: MediaResolver = { ctx, problems: problemsByRef(findings), ...(probe ? { probe } : {}), ...(parsed.value ? { record: parsed.value } : {}) };
-  out.turns = previewTurns(parsed.sample, parsed.scan, (m) => describeMedia(m, resolver));
+  const placeholderProblem = findings.find((f) => f.code === 'media-token-mismatch' || f.code === 'unknown-placeholder');
+  out.turns = previewTurns(
+    parsed.sample,
+    parsed.scan,
+    (m) => describeMedia(m, resolver),
+    (kind, token) => ({
+      kind,
+      ref: token,
+      problem: placeholderProblem
+        ? { code: placeholderProblem.code, severity: placeholderProblem.severity, message: placeholderProblem.message }
+        : { code: 'media-token-mismatch', severity: 'error', message: `${token} has no ${kind} to stand for.` },
+    }),
+  );
   return out;
 }
 

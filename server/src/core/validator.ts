@@ -69,6 +69,23 @@ export function fileKindOf(path: string, head: string): FileKind {
   return first?.[0] === '[' ? 'json' : 'jsonl';
 }
 
+/** A document given as lines (the language server keeps big documents so); lines are without their line breaks. */
+export interface LineSource {
+  readonly lineCount: number;
+  /** Line `i` without its line break; the same string object for as long as the line is unchanged. */
+  lineText(i: number): string;
+  /** UTF-16 offset of line `i`'s first character. */
+  lineOffset(i: number): number;
+}
+
+/** A cached analysis, with what was built from it at the record's last position (reused while the record does not move). */
+interface CacheEntry {
+  analysis: RecordAnalysis;
+  /** The validation that last used the entry; entries unused by the latest one are swept. */
+  seen: number;
+  at?: { index: number; line: number; column: number; summary: RecordSummary; findings: Finding[] };
+}
+
 /**
  * Validates dataset files. Keeps a cache of record analyses keyed by record text, so validating
  * an edited document re-runs the rules only on records whose text changed; dataset rules then
@@ -76,7 +93,8 @@ export function fileKindOf(path: string, head: string): FileKind {
  */
 export class DatasetValidator {
   readonly counters = { ruleInvocations: 0, recordsAnalyzed: 0 };
-  private cache = new Map<string, RecordAnalysis>();
+  private cache = new Map<string, CacheEntry>();
+  private generation = 0;
   /** What formats and rules see besides the record (hover and preview re-read records with it). */
   readonly formatContext: FormatContext;
 
@@ -93,9 +111,29 @@ export class DatasetValidator {
     this.cache = new Map();
   }
 
-  /** Drops cached analyses of records that mention `needle` (e.g. a media file that appeared). */
+  /** Drops cached analyses of records whose text matches (e.g. records that mention a media file that appeared). */
   invalidateWhere(pred: (text: string) => boolean): void {
     for (const key of this.cache.keys()) if (pred(key)) this.cache.delete(key);
+  }
+
+  /**
+   * Validates a JSON Lines document given as lines, with the same answers as `validateText`. Its
+   * unchanged lines are the same strings as last time, so finding them in the cache costs no
+   * hashing, and their summaries and findings are reused while they stay on the same line: an
+   * edit costs the records it touched plus the dataset rules.
+   */
+  validateLines(doc: LineSource): ValidationResult {
+    const session = this.session(true);
+    const n = doc.lineCount;
+    let index = 0;
+    // As JsonlSplitter: a BOM at the start of the file is not part of the first record, nor counted in offsets.
+    const bom = n > 0 && doc.lineText(0).charCodeAt(0) === 0xfeff ? 1 : 0;
+    for (let i = 0; i < n; i++) {
+      const text = i === 0 && bom ? doc.lineText(0).slice(1) : doc.lineText(i);
+      if (isBlankLine(text)) continue;
+      session.push({ index: index++, offset: doc.lineOffset(i) - bom, line: i, column: 0, text });
+    }
+    return session.end();
   }
 
   /** Validates a whole in-memory document (the language server's path). */
@@ -111,20 +149,35 @@ export class DatasetValidator {
 
   /** A streaming session: push records as they are read, then `end()`. Keeps only summaries. */
   session(useCache = false): ValidationSession {
-    const next = new Map<string, RecordAnalysis>();
+    if (!useCache) return new ValidationSession((record) => this.analyze(record), (summaries) => this.datasetFindings(summaries), this.opts.settings, () => undefined);
+    const generation = ++this.generation;
+    let used = 0;
+    const lookup = (record: RawRecord): CacheEntry => {
+      const cache = this.cache;
+      let entry = cache.get(record.text);
+      if (!entry) {
+        entry = { analysis: this.analyze(record), seen: 0 };
+        // Answers that wait on a media probe are not kept: the next validation asks again.
+        if (!entry.analysis.volatile) cache.set(record.text, entry);
+      }
+      if (entry.seen !== generation) {
+        entry.seen = generation;
+        used++;
+      }
+      return entry;
+    };
     return new ValidationSession(
-      (record) => {
-        if (!useCache) return this.analyze(record);
-        const hit = this.cache.get(record.text) ?? next.get(record.text);
-        const analysis = hit ?? this.analyze(record);
-        if (!analysis.volatile) next.set(record.text, analysis);
-        return analysis;
-      },
+      (record) => lookup(record).analysis,
       (summaries) => this.datasetFindings(summaries),
       this.opts.settings,
       () => {
-        if (useCache) this.cache = next;
+        // Only the latest validation's records are kept; sweeping once stale entries add up keeps
+        // a keystroke from rebuilding the whole cache.
+        if (this.cache.size > used + (used >> 3) + 256) {
+          for (const [text, entry] of this.cache) if (entry.seen !== generation) this.cache.delete(text);
+        }
       },
+      lookup,
     );
   }
 
@@ -180,11 +233,32 @@ export class ValidationSession {
     private readonly dataset: (s: RecordSummary[]) => Finding[],
     private readonly settings: Settings,
     private readonly onEnd: () => void,
+    private readonly cached?: (r: RawRecord) => CacheEntry,
   ) {}
 
   /** Adds a record; `analysis` is its analysis when the caller already has one. */
-  push(record: RawRecord, analysis: RecordAnalysis = this.analyze(record)): void {
+  push(record: RawRecord, analysis?: RecordAnalysis): void {
     if (this.store) throw new Error('ValidationSession: push() after pushBatch()');
+    if (!analysis && this.cached) {
+      // A record that has not moved keeps its summary and placed findings from last time.
+      const entry = this.cached(record);
+      let at = entry.at;
+      if (!at || at.index !== record.index || at.line !== record.line || at.column !== record.column) {
+        const a = entry.analysis;
+        at = {
+          index: record.index,
+          line: record.line,
+          column: record.column,
+          summary: { ...a.facts, index: record.index, line: record.line, column: record.column },
+          findings: a.issues.map((issue) => locate(record, issue)),
+        };
+        entry.at = at;
+      }
+      this.summaries.push(at.summary);
+      for (const f of at.findings) this.add(f);
+      return;
+    }
+    analysis ??= this.analyze(record);
     this.summaries.push({ ...analysis.facts, index: record.index, line: record.line, column: record.column });
     for (const issue of analysis.issues) this.add(locate(record, issue));
   }
@@ -289,4 +363,13 @@ export function splitText(text: string, kind: FileKind, onRecord: (r: RawRecord)
     s.push(text);
     s.end();
   }
+}
+
+/** A line JsonlSplitter skips: only spaces, tabs, CRs and BOMs. */
+function isBlankLine(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13 && c !== 0xfeff) return false;
+  }
+  return true;
 }

@@ -9,6 +9,7 @@ import { DEFAULT_SETTINGS, parseSettings, type Settings } from '../core/settings
 import { DatasetValidator, type FileKind, type ValidationResult } from '../core/validator';
 import { datasetInfoFor, looksLikeJsonDataset } from '../node/files';
 import type { ClientInfo } from './context';
+import { LineDocument } from './lineDocument';
 
 /** A validation of one document version. */
 export interface ValidatedDocument {
@@ -123,7 +124,9 @@ export class DocumentStore {
     state.kind = kind;
     const start = performance.now();
     try {
-      const result = state.validator.validateText(document.getText(), kind);
+      // Big documents are kept as lines (lineDocument.ts): JSON Lines are then validated line by
+      // line, so an edit costs the lines it touched instead of re-splitting the whole text.
+      const result = document instanceof LineDocument && kind === 'jsonl' ? state.validator.validateLines(document) : state.validator.validateText(document.getText(), kind);
       state.lastResult = { uri, version: document.version, resultId, result, ms: performance.now() - start };
       delete state.error;
     } catch (err) {

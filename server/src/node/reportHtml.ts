@@ -40,8 +40,8 @@ const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.ch
 
 export function reportPageHtml(report: DatasetReport | undefined, opts: PageOptions): string {
   const nonce = opts.nonce ?? crypto.randomBytes(16).toString('base64');
-  const extra = opts.cspSource ? ` ${opts.cspSource}` : '';
-  const csp = `default-src 'none'; img-src data:${extra}; style-src 'nonce-${nonce}'${extra}; script-src 'nonce-${nonce}'; font-src${extra || " 'none'"}`;
+  // Fonts come from the editor in the webview; nothing else is ever loaded.
+  const csp = `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'${opts.cspSource ? `; font-src ${opts.cspSource}` : ''}`;
   const script = opts.scriptUri
     ? `<script nonce="${nonce}" src="${escapeHtml(opts.scriptUri)}"></script>`
     : `<script nonce="${nonce}">${readViewScript().replace(/<\/(script)/gi, '<\\/$1')}</script>`;

@@ -238,7 +238,8 @@ abstract class FolderBackend implements Backend {
       `cd ${shellQuote(run.workdir ?? '.')} || exit 0`,
       `echo @@main; ls -d ${shellQuote(out)}/checkpoint-* 2>/dev/null | sort -V | tail -n 1`,
       `echo @@stage1; ls -d ${shellQuote(out)}/stage1/checkpoint-* 2>/dev/null | sort -V | tail -n 1`,
-      `echo @@stage1done; [ -f ${shellQuote(out)}/stage1/config.json ] || [ -f ${shellQuote(out)}/stage1/adapter_config.json ] && echo yes`,
+      `echo @@stage1done; if [ -f ${shellQuote(out)}/stage1/config.json ] || [ -f ${shellQuote(out)}/stage1/adapter_config.json ]; then echo yes; fi`,
+      'exit 0',
       '',
     ].join('\n');
     const r = must(await this.transport.exec(script, { timeoutMs: 60_000 }), `Looking for checkpoints of ${run.id}`);

@@ -107,7 +107,7 @@ export function splitSections(text: string, last = 'log'): Record<string, string
   if (lastAt >= 0) out[last] = text.slice(lastAt + (lastAt === 0 ? 0 : 1) + lastMarker.length);
   let name: string | undefined;
   for (const line of head.split('\n')) {
-    const m = /^@@([a-z]+)$/.exec(line);
+    const m = /^@@([a-z0-9]+)$/.exec(line);
     if (m) {
       name = m[1]!;
       out[name] = '';

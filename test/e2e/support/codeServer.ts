@@ -171,10 +171,13 @@ export interface RunningCodeServer {
 /** Starts code-server on a free loopback port with auth off and waits until it answers HTTP. */
 export async function startCodeServer(dirs: ProfileDirs, workspace: string, log: Log): Promise<RunningCodeServer> {
   const port = await freePort();
+  fs.writeFileSync(path.join(dirs.root, 'code-server.yaml'), 'auth: none\n');
   const args = [
     CODE_SERVER_BIN,
     '--bind-addr', `127.0.0.1:${port}`,
     '--auth', 'none',
+    // Not the user's ~/.config/code-server/config.yaml: the test decides every option.
+    '--config', path.join(dirs.root, 'code-server.yaml'),
     '--disable-telemetry',
     '--disable-update-check',
     '--disable-workspace-trust',

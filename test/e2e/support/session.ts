@@ -43,6 +43,8 @@ const USER_SETTINGS = {
   'files.autoSave': 'off',
   'editor.hover.delay': 200,
   'editor.minimap.enabled': false,
+  // Long JSONL lines wrap, so every part of a record is on screen to hover or click.
+  'editor.wordWrap': 'on',
   // Scenarios type JSON: what they type must land as typed.
   'editor.autoClosingBrackets': 'never',
   'editor.autoClosingQuotes': 'never',

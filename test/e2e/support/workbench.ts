@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
 import { waitFor } from './processes';
 
 export const CHROMIUM = process.env.TUNEKIT_E2E_CHROMIUM ?? '/usr/bin/chromium';
@@ -78,7 +78,9 @@ export class Workbench {
     const row = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: base }).filter({ hasText: dir === '.' ? base : dir }).first();
     await row.waitFor();
     await row.click();
-    await this.page.locator('.tabs-container .tab.active', { hasText: base }).waitFor();
+    const group = this.page.locator('.editor-group-container.active');
+    await group.locator(`.tab.active[data-resource-name="${base}"]`).first().waitFor();
+    if (dir !== '.') await group.locator('.monaco-breadcrumbs', { hasText: path.basename(dir) }).first().waitFor();
     await this.page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor();
   }
 
@@ -147,6 +149,65 @@ export class Workbench {
     await this.hoverText(needle);
     await this.page.mouse.down();
     await this.page.mouse.up();
+  }
+
+  /** The frame of the webview (preview, gallery, report) whose document has `selector`. */
+  async webview(selector: string, what: string, timeoutMs = 60_000): Promise<Frame> {
+    return until(
+      what,
+      async () => {
+        for (const frame of this.page.frames()) {
+          if (frame === this.page.mainFrame()) continue;
+          if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
+        }
+        return false;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Waits until `count` images inside `scope` have loaded with real pixels (decoded, non-zero size). */
+  async imagesRendered(scope: Locator | Frame, what: string, count = 1, timeoutMs = 60_000): Promise<number> {
+    const imgs = scope.locator('img');
+    let seen: unknown = [];
+    try {
+      return await until(
+        what,
+        async () => {
+          const states = await imgs.evaluateAll((els) =>
+            els.map((e) => {
+              const img = e as HTMLImageElement;
+              return { src: img.currentSrc.slice(0, 120), complete: img.complete, width: img.naturalWidth, loading: img.loading };
+            }),
+          );
+          seen = states;
+          const ok = states.filter((x) => x.complete && x.width > 0).length;
+          return ok >= count ? ok : false;
+        },
+        timeoutMs,
+      );
+    } catch (err) {
+      await this.screenshot(`failed-${what.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`).catch(() => undefined);
+      throw new Error(`${String(err)}\nImages: ${JSON.stringify(seen)}`);
+    }
+  }
+
+  /** Opens the quick-fix menu at the cursor and picks the action titled `title`. */
+  async applyQuickFix(title: string): Promise<void> {
+    await this.page.keyboard.press('Control+.');
+    const rows = this.page.locator('.action-widget .monaco-list-row.action');
+    await rows.filter({ hasText: title }).first().waitFor({ timeout: 30_000 });
+    // The widget blocks the mouse until it moves over it; pick with the keyboard, as users do.
+    const count = await rows.count();
+    for (let i = 0; i <= count; i++) {
+      const focused = await this.page.locator('.action-widget .monaco-list-row.action.focused').getAttribute('aria-label');
+      if (focused === title) {
+        await this.page.keyboard.press('Enter');
+        return;
+      }
+      await this.page.keyboard.press('ArrowDown');
+    }
+    throw new Error(`the quick-fix menu has no focusable "${title}"`);
   }
 
   async closeAllEditors(): Promise<void> {

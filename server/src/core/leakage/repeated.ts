@@ -16,40 +16,55 @@ export interface SpanCandidate {
 }
 
 const EDGE_LINES = 2;
+/** Longer spans are not hashed whole (a template is a sentence or a paragraph, not a page); their first / last sentence still is. */
+const MAX_SPAN = 2000;
 
 export function spanCandidates(text: string, minLength: number): SpanCandidate[] {
   if (text.length < minLength) return [];
-  const lines: { start: number; end: number }[] = [];
-  let from = 0;
-  for (;;) {
-    const nl = text.indexOf('\n', from);
-    const end = nl < 0 ? text.length : nl;
-    const t = trimRange(text, from, end);
-    if (t.end > t.start) lines.push(t);
-    if (nl < 0) break;
-    from = nl + 1;
-  }
-  const picked = new Set<number>();
-  for (let i = 0; i < Math.min(EDGE_LINES, lines.length); i++) picked.add(i);
-  for (let i = Math.max(0, lines.length - EDGE_LINES); i < lines.length; i++) picked.add(i);
   const out: SpanCandidate[] = [];
   const add = (start: number, end: number): void => {
-    if (end - start < minLength) return;
+    if (end - start < minLength || end - start > MAX_SPAN) return;
     if (out.some((c) => c.start === start && c.end === end)) return;
     const del = deletion(text, start, end);
     out.push({ start, end, delStart: del.start, delEnd: del.end, hash: hashOf(text, start, end) });
   };
-  for (const i of [...picked].sort((a, b) => a - b)) {
-    const line = lines[i]!;
+  for (const line of edgeLines(text)) {
     add(line.start, line.end);
     if (line.end - line.start >= 2 * minLength) {
-      const first = firstSentence(text, line.start, line.end);
-      if (first) add(line.start, first);
-      const last = lastSentence(text, line.start, line.end);
-      if (last) add(last, line.end);
+      const first = firstSentenceEnd(text, line.start, line.end);
+      if (first !== undefined) add(line.start, first);
+      const last = lastSentenceStart(text, line.start, line.end);
+      if (last !== undefined) add(last, line.end);
     }
   }
   return out;
+}
+
+/** The first and last `EDGE_LINES` non-blank lines, trimmed, in order; the middle of the text is never scanned. */
+function edgeLines(text: string): { start: number; end: number }[] {
+  const head: { start: number; end: number }[] = [];
+  let from = 0;
+  while (head.length < EDGE_LINES && from <= text.length) {
+    const nl = text.indexOf('\n', from);
+    const t = trimRange(text, from, nl < 0 ? text.length : nl);
+    if (t.end > t.start) head.push(t);
+    if (nl < 0) {
+      from = text.length + 1;
+      break;
+    }
+    from = nl + 1;
+  }
+  const tail: { start: number; end: number }[] = [];
+  let to = text.length;
+  while (tail.length < EDGE_LINES && to >= from) {
+    const nl = text.lastIndexOf('\n', to - 1);
+    const lineStart = Math.max(nl + 1, from);
+    const t = trimRange(text, lineStart, to);
+    if (t.end > t.start) tail.unshift(t);
+    if (nl < from) break;
+    to = nl;
+  }
+  return [...head, ...tail];
 }
 
 function trimRange(text: string, start: number, end: number): { start: number; end: number } {
@@ -59,26 +74,36 @@ function trimRange(text: string, start: number, end: number): { start: number; e
 }
 
 const isSpace = (c: number): boolean => c === 32 || c === 9 || c === 13 || c === 10 || c === 0x3000;
+/** . ! ? and their CJK forms. */
+const isStop = (c: number): boolean => c === 46 || c === 33 || c === 63 || c === 0x3002 || c === 0xff01 || c === 0xff1f;
 
-/** End of the first sentence of the line (after its terminator), if the line has more than one. */
-function firstSentence(text: string, start: number, end: number): number | undefined {
-  const re = /[.!?。！？](?=\s|$)/g;
-  re.lastIndex = start;
-  const slice = text.slice(0, end);
-  const m = re.exec(slice);
-  if (!m || m.index + 1 >= end) return undefined;
-  return m.index + 1;
+/** A terminator that ends a sentence: Latin ones before a space, CJK ones anywhere. */
+function endsSentence(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return isStop(c) && (c > 127 || isSpace(text.charCodeAt(i + 1)));
 }
 
-/** Start of the last sentence of the line, if the line has more than one. */
-function lastSentence(text: string, start: number, end: number): number | undefined {
-  const body = text.slice(start, end);
-  const re = /[.!?。！？]\s+(?=\S)/g;
-  let at: number | undefined;
-  for (let m = re.exec(body); m; m = re.exec(body)) {
-    if (m.index + m[0].length < body.length - 1) at = start + m.index + m[0].length;
+/** End of the line's first sentence (after its terminator), when the line has more than one; looks at most `MAX_SPAN` characters in. */
+function firstSentenceEnd(text: string, start: number, end: number): number | undefined {
+  const limit = Math.min(end - 1, start + MAX_SPAN);
+  for (let i = start; i < limit; i++) {
+    if (endsSentence(text, i)) return i + 1;
   }
-  return at;
+  return undefined;
+}
+
+/** Start of the line's last sentence, when the line has more than one; looks at most `MAX_SPAN` characters back. */
+function lastSentenceStart(text: string, start: number, end: number): number | undefined {
+  const limit = Math.max(start, end - MAX_SPAN);
+  // Skip the line's own final terminator, then find the previous one followed by a space.
+  for (let i = end - 2; i >= limit; i--) {
+    if (endsSentence(text, i)) {
+      let s = i + 1;
+      while (s < end && isSpace(text.charCodeAt(s))) s++;
+      return s < end ? s : undefined;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -137,6 +137,13 @@ export class JsonArrayScanner {
     if (segStart >= 0) this.buf.push(chunk.slice(segStart));
   }
 
+  /** Characters held for the element being read (it started in an earlier chunk); never more than one element's text. */
+  get bufferedChars(): number {
+    let n = 0;
+    for (const part of this.buf) n += part.length;
+    return n;
+  }
+
   end(): void {
     // At the end of the file there is no character to underline: the problems get zero width.
     if (this.state === 'inValue') {

@@ -1,11 +1,10 @@
 import { findBoilerplate } from '../leakage/boilerplate';
-import { quickRange, StringEditor } from '../leakage/edits';
+import { quickLiteral, StringEditor } from '../leakage/edits';
 import { findPromptLeaks, type PromptHit, type Side } from '../leakage/prompts';
 import { spanCandidates } from '../leakage/repeated';
 import { findSlots, type SlotHit } from '../leakage/slots';
 import { findTokens } from '../leakage/tokens';
 import { sentenceAround, withSeparator } from '../leakage/text';
-import { encodeJsonStringContent } from '../records/locate';
 import { toRelative, type RelativeRange } from '../records/positions';
 import type { Settings } from '../settings';
 import type { RecordSummary } from '../summary';
@@ -277,13 +276,17 @@ export const repeatedSpansRule: RecordRule = {
         const pieceIndex = index++;
         // System prompts shared by every record are normal, tool traffic is data: neither is a template leftover.
         if (!role || p.text.length < min) continue;
-        for (const c of spanCandidates(p.text, min)) {
+        const candidates = spanCandidates(p.text, min);
+        if (candidates.length === 0) continue;
+        const raw = locatePiece(ctx, p.path, p.text);
+        if (!raw) continue;
+        for (const c of candidates) {
           const key = role + c.hash;
           if (seen.has(key)) continue;
           seen.add(key);
-          const at = locate(ctx, p.path, p.text, c.start, c.end, c.delStart, c.delEnd);
-          if (!at) continue;
-          facts.push(encodeSpan({ key, piece: pieceIndex, start: c.start, end: c.end, rel: toRelative(text, at.span), del: toRelative(text, at.del) }));
+          const span = { start: raw(c.start), end: raw(c.end) };
+          const del = { start: raw(c.delStart), end: raw(c.delEnd) };
+          facts.push(encodeSpan({ key, piece: pieceIndex, start: c.start, end: c.end, rel: toRelative(text, span), del: toRelative(text, del) }));
         }
       }
     }
@@ -291,25 +294,17 @@ export const repeatedSpansRule: RecordRule = {
   },
 };
 
-/** Raw ranges of a span and of its deletion: by a unique text search, else through the syntax tree. */
-function locate(
-  ctx: RecordRuleContext,
-  path: JsonPath,
-  decoded: string,
-  start: number,
-  end: number,
-  delStart: number,
-  delEnd: number,
-): { span: { start: number; end: number }; del: { start: number; end: number } } | undefined {
-  const quick = quickRange(ctx.record.text, decoded, delStart, delEnd);
-  if (quick) {
-    const s = quick.start + encodeJsonStringContent(decoded.slice(delStart, start)).length;
-    return { span: { start: s, end: s + encodeJsonStringContent(decoded.slice(start, end)).length }, del: quick };
-  }
+/**
+ * Maps decoded indexes of the string at `path` to raw record offsets: by a unique text search for
+ * the quoted string (one search per text, not per span), else through the syntax tree.
+ */
+function locatePiece(ctx: RecordRuleContext, path: JsonPath, decoded: string): ((i: number) => number) | undefined {
+  const quick = quickLiteral(ctx.record.text, decoded);
+  if (quick) return quick;
   const editor = new StringEditor(ctx.record.text);
-  const span = editor.range(path, decoded, start, end);
-  const del = editor.range(path, decoded, delStart, delEnd);
-  return span && del ? { span, del } : undefined;
+  const at = editor.literalOffset(path, decoded);
+  if (at === undefined) return undefined;
+  return (i) => editor.range(path, decoded, i, i)!.start;
 }
 
 const ROLE_NAME: Record<string, string> = { u: 'prompt', a: 'answer' };

@@ -14,6 +14,7 @@ import {
 import type { Target } from '../settings';
 import type { MediaKind, MediaRef, Sample } from '../types';
 import { dominantFormat } from './dataset';
+import { dropPlaceholderFix, dropUnusedMediaFix, insertPlaceholderFix } from './mediaFixes';
 import type { DatasetIssue, DatasetRule, RecordRule, RecordRuleContext } from './rule';
 
 /**
@@ -96,6 +97,7 @@ function checkCounts(ctx: RecordRuleContext, scan: MediaScan): void {
           `${tokens.length} ${tok} placeholder${tokens.length === 1 ? '' : 's'} but ${items.length === 0 ? 'no' : items.length} ${kindNoun(kind, items.length)} ${items.length === 0 ? 'listed' : `in ${where}`}; ` +
           `${consequence(settings.target, kind)}`,
         data: { kind, placeholders: tokens.length, media: items.length },
+        fixes: dropPlaceholderFix(ctx, extra.piece.path, extra.piece.text, extra.start, extra.length),
       });
     } else {
       const extra = items[tokens.length]!;
@@ -105,7 +107,8 @@ function checkCounts(ctx: RecordRuleContext, scan: MediaScan): void {
         message:
           `${items.length} ${kindNoun(kind, items.length)} in ${where} but ${tokens.length === 0 ? 'no' : tokens.length} ${tok} placeholder${tokens.length > 1 ? 's' : ''} in the text; ` +
           `${consequence(settings.target, kind)}`,
-        data: { kind, placeholders: tokens.length, media: items.length },
+        data: { kind, placeholders: tokens.length, media: items.length, ref: extra.ref },
+        fixes: [...(insertPlaceholderFix(ctx, kind, items.length - tokens.length, tokens.length) ?? []), ...(dropUnusedMediaFix(ctx, items.slice(tokens.length)) ?? [])],
       });
     }
   }
@@ -185,6 +188,7 @@ function checkMediaMap(ctx: RecordRuleContext, scan: MediaScan): void {
       onKey: true,
       message: `The image map key "${m.key}" is used by no placeholder in the conversation; MiniCPM-V loads the image but has nowhere to put it, fails on the sample and silently trains on a random other one instead.`,
       data: { key: m.key },
+      fixes: dropUnusedMediaFix(ctx, [m]),
     });
   }
 }

@@ -14,11 +14,11 @@ import type { DatasetIssue, DatasetRule, RecordRule, RecordRuleContext } from '.
 export type AnswerShape = 'letter' | 'letter-paren' | 'letter-text' | 'prefixed' | 'value' | 'sentence';
 
 export const SHAPE_NAMES: Record<AnswerShape, string> = {
-  letter: 'a bare letter ("B")',
-  'letter-paren': 'a letter in parentheses ("(B)")',
-  'letter-text': 'a letter with its option text ("(B) Paris")',
-  prefixed: 'a prefixed answer ("Answer: B")',
-  value: 'a bare value ("Paris", "42", "yes")',
+  letter: 'a bare option letter (like "B")',
+  'letter-paren': 'a letter in parentheses (like "(B)")',
+  'letter-text': 'a letter with the option text (like "(B) Paris")',
+  prefixed: 'a prefixed answer (like "Answer: B")',
+  value: 'a bare value (like "Paris", "42" or "yes")',
   sentence: 'a sentence of free text',
 };
 

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 
 /**
  * Synthetic datasets for `npm run bench`: deterministic (seeded), varied text so no two records
@@ -84,7 +85,54 @@ export function openaiRecord(i: number, r: () => number): Record<string, unknown
   return { messages };
 }
 
-export type DatasetKind = 'llava-jsonl' | 'llava-array' | 'openai-jsonl';
+/**
+ * `editor-jsonl`: LLaVA records whose images exist (`images/<n>.png`, one of `EDITOR_IMAGES`), for
+ * the editor figures: media probing and hovers on real files.
+ */
+export type DatasetKind = 'llava-jsonl' | 'llava-array' | 'openai-jsonl' | 'editor-jsonl';
+
+export const EDITOR_IMAGES = 1000;
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(buf: Buffer): number {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** A real PNG (RGB, solid colour) of the given size. */
+export function png(width: number, height: number, rgb: [number, number, number]): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(td));
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const row = Buffer.alloc(1 + width * 3);
+  for (let x = 0; x < width; x++) row.set(rgb, 1 + x * 3);
+  const raw = Buffer.concat(Array.from({ length: height }, () => row));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** Writes the editor dataset's images into `dir/images` (once). */
+export function writeImages(dir: string): void {
+  const images = path.join(dir, 'images');
+  if (fs.existsSync(path.join(images, `${EDITOR_IMAGES - 1}.png`))) return;
+  fs.mkdirSync(images, { recursive: true });
+  for (let n = 0; n < EDITOR_IMAGES; n++) fs.writeFileSync(path.join(images, `${n}.png`), png(32 + (n % 7) * 8, 24 + (n % 5) * 8, [n % 256, (n * 7) % 256, (n * 13) % 256]));
+}
 
 export interface Generated {
   file: string;
@@ -114,11 +162,13 @@ export function generate(dir: string, kind: DatasetKind, records: number): Gener
       size = 0;
     };
     if (kind === 'llava-array') buf.push('[\n');
+    if (kind === 'editor-jsonl') writeImages(dir);
     for (let i = 0; i < records; i++) {
       const rec = kind === 'openai-jsonl' ? openaiRecord(i, r) : llavaRecord(i, r);
+      if (kind === 'editor-jsonl') rec['image'] = `images/${i % EDITOR_IMAGES}.png`;
       let line = JSON.stringify(rec);
       // One broken line per 10,000 records: a truncated write, as crashed generators leave.
-      if (kind !== 'llava-array' && i % 10000 === 4321) line = line.slice(0, Math.floor(line.length / 2));
+      if ((kind === 'llava-jsonl' || kind === 'openai-jsonl') && i % 10000 === 4321) line = line.slice(0, Math.floor(line.length / 2));
       if (kind === 'llava-array') line = (i === 0 ? '  ' : ',\n  ') + line;
       else line += '\n';
       buf.push(line);
