@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,7 +37,7 @@ export function percentile(xs: number[], p: number): number {
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
 const ms = (t: number): string => `${t.toFixed(t < 10 ? 2 : 0)} ms`;
 
-async function timeIt(fn: () => Promise<unknown> | unknown): Promise<number> {
+async function timeIt(fn: () => unknown): Promise<number> {
   const t = performance.now();
   await fn();
   return performance.now() - t;
@@ -116,6 +118,38 @@ async function editor(records: number, edits: number, hovers: number, rows: Row[
   }
 }
 
+/**
+ * Peak resident memory of `tunekit validate` (the real CLI, worker threads included) on `file`:
+ * a preloaded hook prints getrusage's maxRSS when the process exits.
+ */
+async function cliPeakRss(file: string): Promise<{ rssBytes: number; ms: number; records: string }> {
+  const hook = path.join(DATA, 'max-rss-hook.js');
+  fs.writeFileSync(hook, "process.on('exit', () => require('fs').writeSync(2, `\\nTUNEKIT_MAX_RSS ${process.resourceUsage().maxRSS}\\n`));\n");
+  const start = performance.now();
+  const child = spawn(process.execPath, ['--require', hook, path.join(ROOT, 'bin', 'tunekit.js'), 'validate', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-2000)));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const ms = performance.now() - start;
+  const m = /TUNEKIT_MAX_RSS (\d+)/.exec(err);
+  if (!m || (code !== 0 && code !== 1)) throw new Error(`tunekit validate failed (exit ${code}): ${err.slice(-2000)}`);
+  const summary = /in 1 file, ([\d,]+) records/.exec(out);
+  return { rssBytes: Number(m[1]) * 1024, ms, records: summary?.[1] ?? '?' };
+}
+
+async function cliMemory(file: Generated, rows: Row[]): Promise<void> {
+  const { rssBytes, ms: took, records } = await cliPeakRss(file.file);
+  process.stderr.write(`  tunekit validate ${path.basename(file.file)}: peak RSS ${mb(rssBytes)}, ${(took / 1000).toFixed(1)} s, ${records} records\n`);
+  rows.push({
+    figure: `3. tunekit validate peak RSS — ${path.basename(file.file)} (${mb(file.bytes)} JSON array)`,
+    value: `${mb(rssBytes)} (${(took / 1000).toFixed(0)} s)`,
+    target: file.bytes >= 1e9 ? '< 300 MB' : '< 300 MB at 1 GB',
+    verdict: rssBytes < 300e6 ? 'met' : `missed (${(rssBytes / 300e6).toFixed(1)}×)`,
+  });
+}
+
 function printTable(rows: Row[]): void {
   const headers: Row = { figure: 'figure', value: 'measured', target: 'target', verdict: 'verdict' };
   const keys: (keyof Row)[] = ['figure', 'value', 'target', 'verdict'];
@@ -145,6 +179,14 @@ async function main(): Promise<void> {
     const files = [generate(DATA, 'llava-jsonl', size), generate(DATA, 'openai-jsonl', size), generate(DATA, 'llava-array', size)];
     process.stderr.write('throughput…\n');
     await throughput(files, runs, rows);
+  }
+  if (only.has('memory')) {
+    process.stderr.write('CLI memory…\n');
+    await cliMemory(generate(DATA, 'llava-array', size), rows);
+    if (values.big) {
+      // LLaVA's 665k-record mix is one JSON array of about 1 GB; ours has the same shape.
+      await cliMemory(generate(DATA, 'llava-array', 1_000_000), rows);
+    }
   }
   if (only.has('latency') || only.has('memory') || only.has('hover')) {
     process.stderr.write('editor (language server over stdio)…\n');

@@ -38,7 +38,8 @@
       t.type = 'button';
       t.title = (m.ref || '(no image)') + (m.problem ? '\n' + m.problem.code + ': ' + m.problem.message : '');
       if (m.problem) t.classList.add('broken', m.problem.severity);
-      if (m.src && !m.problem && m.kind === 'image') {
+      // A medium that exists is shown even with a problem (a placeholder mismatch); a missing one is a broken tile.
+      if (m.src && m.kind === 'image') {
         const img = el('img');
         img.alt = m.ref;
         img.src = m.src;

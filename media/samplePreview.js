@@ -37,7 +37,8 @@
   function tile(m) {
     const t = el('figure', 'tile ' + m.kind);
     if (m.problem) t.classList.add('broken', m.problem.severity);
-    if (m.src && !m.problem) {
+    // A medium that exists is shown even with a problem (a placeholder mismatch); a missing one is a broken tile.
+    if (m.src) {
       let media;
       if (m.kind === 'image') {
         media = el('img');

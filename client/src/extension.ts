@@ -4,6 +4,8 @@ import { createLanguageClient, registerServerCommands } from './languageClient';
 import { registerStatus } from './status';
 import { registerLargeFiles } from './largeFiles';
 import { registerPreview } from './preview';
+import { registerReport } from './report';
+import { registerRuns } from './runs';
 
 /** What `activate` returns: handles for other extensions and for the @vscode/test-electron suite. */
 export interface TunekitApi {
@@ -19,6 +21,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Tuneki
   registerStatus(context, client);
   registerLargeFiles(context, client);
   registerPreview(context, client);
+  registerReport(context, client);
+  registerRuns(context, client);
   try {
     await client.start();
   } catch (err) {

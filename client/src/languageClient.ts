@@ -18,6 +18,8 @@ export function createLanguageClient(context: vscode.ExtensionContext): Language
       { scheme: 'untitled', language: 'jsonl' },
       { scheme: 'file', language: 'json' },
       { scheme: 'untitled', language: 'json' },
+      // Run configs: diagnostics, completion and hover from the run config schema.
+      { scheme: 'file', pattern: '**/*.tunekit.yaml' },
     ],
     // The client decides when to pull, so the server needs no debounce timers.
     diagnosticPullOptions: { onChange: true, onSave: true },

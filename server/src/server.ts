@@ -9,13 +9,15 @@ import { codeLensFeature } from './features/codeLens';
 import { codeActionsFeature } from './features/codeActions';
 import { DocumentStore } from './features/store';
 import { largeFilesFeature } from './features/largeFiles';
+import { reportFeature } from './features/report';
+import { runConfigFeature } from './features/runConfig';
 import { lineDocuments } from './features/lineDocument';
 
 /**
  * The Tunekit language server: wiring only. Features live in ./features (see context.ts for how
  * to add one); validation logic lives in ./core.
  */
-const FEATURES: readonly Feature[] = [mediaFeature, diagnosticsFeature, statusFeature, hoverFeature, previewFeature, codeLensFeature, codeActionsFeature, largeFilesFeature];
+const FEATURES: readonly Feature[] = [mediaFeature, diagnosticsFeature, statusFeature, hoverFeature, previewFeature, codeLensFeature, codeActionsFeature, largeFilesFeature, reportFeature, runConfigFeature];
 
 const connection = createConnection(ProposedFeatures.all);
 // Big documents are kept as arrays of lines, so keystrokes in a 40 MB dataset stay cheap (lineDocument.ts).

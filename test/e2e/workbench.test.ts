@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { descendants, waitFor } from './support/processes';
-import type { ProblemRow } from './support/workbench';
+import { until, type ProblemRow } from './support/workbench';
 import { missingPrerequisite, ROOT, startSession, type E2eSession } from './support/session';
 
 /**
@@ -142,9 +142,32 @@ describe('e2e: Tunekit in a real VS Code workbench (code-server + Chromium)', ()
     await wb.openFile('multimodal/broken.jsonl');
     await wb.runCommand(title);
     const frame = await wb.webview('#grid', 'the gallery webview');
-    const loaded = await wb.imagesRendered(frame.locator('#grid'), 'at least 3 gallery images', 3);
-    assert.ok(loaded >= 3);
+    // multimodal/broken.jsonl references three images that exist (and one that does not): every
+    // tile that shows an image must have real pixels, and the existing images must be there.
+    const tiles = frame.locator('#grid .gallery-tile');
+    await until('the gallery tiles', async () => ((await tiles.count()) >= 4 ? true : false));
+    const shown = await frame.locator('#grid img').count();
+    assert.ok(shown >= 2, `only ${shown} gallery tiles show an image`);
+    await wb.imagesRendered(frame.locator('#grid'), `all ${shown} gallery images`, shown);
+    assert.ok((await frame.locator('#grid .gallery-tile', { hasText: 'media-not-found' }).count()) >= 1, 'the missing image is not flagged');
     await wb.screenshot('gallery.png');
+  });
+
+  test('the dataset report shows the file, its charts and its problems by code', { timeout: 180_000 }, async (t) => {
+    const title = commandTitle('tunekit.showReport');
+    const s = needFeature(t, title !== undefined, 'dataset report (no tunekit.showReport command)');
+    if (!s || !title) return;
+    const wb = s.workbench;
+    const expected = [...new Set(cliFindings('qa/mcq.jsonl').map((f) => f.code))];
+    assert.ok(expected.includes('answer-not-in-options'), 'the sample lost its planted error');
+    await wb.openFile('qa/mcq.jsonl');
+    await wb.runCommand(title);
+    const frame = await wb.webview('#tunekit-report', 'the report webview');
+    await frame.locator('h1', { hasText: 'Dataset report' }).waitFor({ timeout: 90_000 });
+    // Every code the CLI finds is a row of the problems table.
+    for (const code of expected) await frame.locator('table tr', { hasText: code }).first().waitFor({ timeout: 30_000 });
+    await until('the report charts to draw', async () => ((await frame.locator('canvas').count()) > 0 ? true : false));
+    await wb.screenshot('report.png');
   });
 
   test('a quick fix removes its diagnostic', { timeout: 180_000 }, async (t) => {

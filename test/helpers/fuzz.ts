@@ -34,7 +34,7 @@ export class Prng {
 
 export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20240611);
 /** How many mutated documents each suite runs; CI keeps the default (a few seconds). */
-export const FUZZ_ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 1000);
+export const FUZZ_ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 500);
 
 /** Records in the formats the validator knows, plus broken ones, so mutations start from realistic text. */
 const BUILTIN_SEEDS = [

@@ -190,7 +190,7 @@ export class LspClient {
 
   /** Any other request by method name (hover, code actions, ...), for feature and robustness tests. */
   request<R>(method: string, params: unknown): Promise<R> {
-    return this.connection.sendRequest(method, params) as Promise<R>;
+    return this.connection.sendRequest<R>(method, params);
   }
 
   /** True while the server process runs (robustness tests check it never dies). */

@@ -31,7 +31,7 @@ export function runSettings(runs: Partial<Settings['runs']> = {}, extra: Record<
 }
 
 /** Polls `pred` until it is truthy or the deadline passes (no fixed sleeps). */
-export async function waitUntil<T>(pred: () => T | Promise<T>, what: string, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+export async function waitUntil<T>(pred: () => T | Promise<T>, what: string, timeoutMs = 60_000, everyMs = 100): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await pred();

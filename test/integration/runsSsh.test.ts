@@ -233,7 +233,7 @@ outputs:
   const final = await svc.follow(run.id, { intervalMs: 200 });
   assert.equal(final.state, 'completed', final.detail);
   assert.deepEqual(fs.readdirSync(canary), [], 'no hostile value was executed');
-  const out = path.join(run.workdir ?? "", run.runDir, 'output');
+  const out = path.join(run.workdir ?? '', run.runDir, 'output');
   assert.equal(fs.readFileSync(path.join(out, 'hostile.txt'), 'utf8'), hostile);
   const { createHash } = await import('node:crypto');
   assert.equal(fs.readFileSync(path.join(out, 'secret.sha'), 'utf8').split(' ')[0], createHash('sha256').update(secret).digest('hex'));

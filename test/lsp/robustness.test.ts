@@ -129,7 +129,7 @@ describe('language server robustness', () => {
     const freshUri = doc('storm-fresh.jsonl');
     await client.open(freshUri, text);
     const fresh = await client.diagnostics(freshUri);
-    const summary = (ds: Diagnostic[]): string[] => ds.map((d) => `${brief(d)} ${d.severity} ${d.message}`);
+    const summary = (ds: Diagnostic[]): string[] => ds.map((d) => `${brief(d)} ${d.severity} ${JSON.stringify(d.message)}`);
     assert.deepEqual(summary(stormed), summary(fresh), 'the edited document disagrees with a fresh one holding the same text');
     // And the same as the core validating the final text directly.
     const core = new DatasetValidator({ settings: DEFAULT_SETTINGS }).validateText(text, 'jsonl');

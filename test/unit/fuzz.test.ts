@@ -131,9 +131,12 @@ describe('fuzz: core validation of hostile input', () => {
       const text = p.text();
       const result = validate(newValidator(), text, p.kind, p.name);
       assertInsideDocument(text, result.findings, p.name);
-      // The same input as the other file kind, and through the streaming splitter in 64 KB chunks.
-      const other: FileKind = p.kind === 'json' ? 'jsonl' : 'json';
-      assertInsideDocument(text, validate(newValidator(), text, other, `${p.name} as ${other}`).findings, `${p.name} as ${other}`);
+      // The same input read as the other file kind (small inputs only: that doubles the big ones'
+      // cost for little news), and through the streaming splitter in 64 KB chunks.
+      if (text.length < 1_000_000) {
+        const other: FileKind = p.kind === 'json' ? 'jsonl' : 'json';
+        assertInsideDocument(text, validate(newValidator(), text, other, `${p.name} as ${other}`).findings, `${p.name} as ${other}`);
+      }
       const chunks = { records: [] as RawRecord[], problems: [] as ArrayProblem[] };
       const splitter = p.kind === 'jsonl' ? new JsonlSplitter((r) => chunks.records.push(r)) : new JsonArrayScanner((r) => chunks.records.push(r), (q) => chunks.problems.push(q));
       const started = Date.now();

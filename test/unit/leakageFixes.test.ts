@@ -160,9 +160,10 @@ describe('leaked-generation-prompt fixes', () => {
 describe('ai-boilerplate fix', () => {
   test('removes the boilerplate sentence (unsafe), keeps the rest', () => {
     const line = chat('Is the review positive?', 'As an AI language model, I cannot feel. The review is positive overall.');
-    const f = validate(line).find((x) => x.code === 'ai-boilerplate')!;
-    assert.equal(f.fixes?.[0]?.safe, false);
-    const fixed = apply(line, f.fixes!);
+    const f = validate(line).find((x) => x.code === 'ai-boilerplate');
+    assert.ok(f?.fixes);
+    assert.equal(f.fixes[0]?.safe, false);
+    const fixed = apply(line, f.fixes);
     assert.equal(contentOf(fixed, 1), 'The review is positive overall.');
     assert.deepEqual(validate(fixed), []);
   });

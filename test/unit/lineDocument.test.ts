@@ -31,6 +31,11 @@ function randomPosition(doc: TextDocument, r: () => number): { line: number; cha
   return { line, character: Math.floor(r() * 12) - (r() < 0.05 ? 1 : 0) };
 }
 
+/** A position an editor could send: an existing line (TextDocument itself miscounts lines after edits at lines past the end). */
+function editPosition(doc: TextDocument, r: () => number): { line: number; character: number } {
+  return { line: Math.floor(r() * doc.lineCount), character: Math.floor(r() * 12) };
+}
+
 function assertSame(line: TextDocument, full: TextDocument, r: () => number, what: string): void {
   assert.equal(line.getText(), full.getText(), `${what}: text`);
   assert.equal(line.lineCount, full.lineCount, `${what}: line count`);
@@ -60,9 +65,14 @@ test('LineDocument behaves like TextDocument under random incremental and full e
     assertSame(line, full, r, `round ${round} start`);
     for (let step = 0; step < 25; step++) {
       const version = line.version + 1;
-      const changes = Array.from({ length: 1 + Math.floor(r() * 3) }, () =>
-        r() < 0.03 ? { text: randomText(r, 10, r() < 0.3) } : { range: { start: randomPosition(full, r), end: randomPosition(full, r) }, text: randomText(r, Math.floor(r() * 4), r() < 0.15) },
-      );
+      // Each change of a batch addresses the text the previous ones left, as in LSP.
+      const changes = [];
+      let scratch = TextDocument.create('file:///s', 'jsonl', 0, full.getText());
+      for (let c = 1 + Math.floor(r() * 3); c > 0; c--) {
+        const change = r() < 0.03 ? { text: randomText(r, 10, r() < 0.3) } : { range: { start: editPosition(scratch, r), end: editPosition(scratch, r) }, text: randomText(r, Math.floor(r() * 4), r() < 0.15) };
+        changes.push(change);
+        scratch = TextDocument.update(scratch, [change], scratch.version + 1);
+      }
       line = line instanceof LineDocument ? line.update(changes, version) : TextDocument.update(line, changes, version);
       full = TextDocument.update(full, changes, version);
       assertSame(line, full, r, `round ${round} step ${step} after ${JSON.stringify(changes)}`);

@@ -207,7 +207,7 @@ test('the plan changes as the fixture grows: size warning, epochs, method', asyn
   // The same files for OpenAI: its clamp (3 passes, n × epochs within 100–25,000).
   const openai = async (n: number) => (await reportOf([path.join(dir, `n${n}.jsonl`)], { target: 'openai' })).report.plan;
   assert.equal((await openai(8)).epochs.suggested, 12);
-  assert.equal((await openai(8)).items.find((i) => i.id === 'size')!.level, 'warning');
+  assert.equal((await openai(8)).items.find((i) => i.id === 'size')!.level, 'error', 'OpenAI rejects fewer than 10 examples');
   assert.equal((await openai(2000)).epochs.suggested, 3);
   assert.equal((await openai(20000)).epochs.suggested, 1);
 });
@@ -228,7 +228,7 @@ test('the plan from numbers alone: millions, OpenAI minimum, LoRA vs full, mixin
   assert.equal(at(2_000_000).method.suggested, 'full');
   assert.equal(at(5_000).method.suggested, 'lora');
   assert.equal(at(5, { target: 'openai' }).items.find((i) => i.id === 'size')!.level, 'error', 'OpenAI needs at least 10 examples');
-  assert.deepEqual([openaiEpochs(10), openaiEpochs(40), openaiEpochs(5000), openaiEpochs(30000), openaiEpochs(3)], [10, 3, 5, 1, 25]);
+  assert.deepEqual([openaiEpochs(10), openaiEpochs(40), openaiEpochs(5000), openaiEpochs(10000), openaiEpochs(30000), openaiEpochs(3)], [10, 3, 3, 2, 1, 25]);
   const mixed = at(22_000, { files: [{ path: 'general.jsonl', records: 20_000 }, { path: 'domain.jsonl', records: 2_000 }] });
   assert.equal(mixed.mixing!.domain, 'domain.jsonl', 'the smallest dataset is taken as the domain data');
   assert.deepEqual(mixed.mixing!.phases.map((p) => p.domainShare), [0.1, 0.25, 0.5]);

@@ -74,7 +74,7 @@ test('the view behaves as a read-only array for dataset rules', () => {
   );
   assert.equal(dominantFormat(view), 'sharegpt');
   assert.throws(() => {
-    (view as RecordSummary[])[0] = view[1]!;
+    view[0] = view[1]!;
   });
   // The duplicates rule gives the same answer on the view as on plain objects.
   const plain = facts.map((f, i) => ({ ...f, index: i, line: i, column: 0 }));

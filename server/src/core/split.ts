@@ -80,7 +80,7 @@ export function assignSplit(labels: readonly (string | undefined)[], opts: { val
   const byLabel: Record<string, { train: number; validation: number }> = {};
   for (const [key, members] of groups) {
     const random = seededRandom((opts.seed >>> 0) ^ cyrb53(key));
-    const picked = shuffle([...members], random).slice(0, quotas.get(key)!);
+    const picked = shuffle([...members], random).slice(0, quotas.get(key));
     for (const i of picked) sides[i] = 1;
     if (stratified) byLabel[key === '\u0000unlabelled' ? '(unlabelled)' : key.slice(1)] = { train: members.length - picked.length, validation: picked.length };
   }

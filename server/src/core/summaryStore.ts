@@ -1,6 +1,6 @@
 import type { RelativeRange } from './records/positions';
 import type { RecordFacts, RecordSummary } from './summary';
-import { FORMAT_NAMES, type FormatName, type MediaKind } from './types';
+import { FORMAT_NAMES, type FormatName } from './types';
 
 /**
  * Compact per-record summaries for streaming validation of very large files (LLaVA's 665k-record
@@ -212,7 +212,7 @@ export class SummaryStore {
     const s: RecordSummary = {
       ok: (this.flags[i]! & 1) === 1,
       candidates: this.candidatesOf(this.candidates[i]!),
-      media: { image: this.media[i * 3]!, video: this.media[i * 3 + 1]!, audio: this.media[i * 3 + 2]! } as Record<MediaKind, number>,
+      media: { image: this.media[i * 3]!, video: this.media[i * 3 + 1]!, audio: this.media[i * 3 + 2]! },
       turns: this.turns[i]!,
       approxTokens: this.tokens[i]!,
       extent: { line: this.extent[i * 4]!, character: this.extent[i * 4 + 1]!, endLine: this.extent[i * 4 + 2]!, endCharacter: this.extent[i * 4 + 3]! },
@@ -235,20 +235,24 @@ export class SummaryStore {
    * iteration and the array methods work; each access builds the summary anew.
    */
   view(): RecordSummary[] {
-    const store = this;
-    const target: RecordSummary[] = [];
-    return new Proxy(target, {
+    return new Proxy<RecordSummary[]>([], this.proxyHandler());
+  }
+
+  private proxyHandler(): ProxyHandler<RecordSummary[]> {
+    const get = (i: number): RecordSummary => this.get(i);
+    const count = (): number => this.n;
+    return {
       get(t, prop, receiver) {
         if (typeof prop === 'string') {
-          if (prop === 'length') return store.n;
+          if (prop === 'length') return count();
           const c = prop.charCodeAt(0);
           if (c >= 48 && c <= 57) {
             const i = Number(prop);
-            return Number.isInteger(i) && i < store.n ? store.get(i) : undefined;
+            return Number.isInteger(i) && i < count() ? get(i) : undefined;
           }
         } else if (prop === Symbol.iterator) {
           return function* iterate(): Generator<RecordSummary> {
-            for (let i = 0; i < store.n; i++) yield store.get(i);
+            for (let i = 0; i < count(); i++) yield get(i);
           };
         }
         return Reflect.get(t, prop, receiver) as unknown;
@@ -256,14 +260,14 @@ export class SummaryStore {
       has(t, prop) {
         if (typeof prop === 'string') {
           const i = Number(prop);
-          if (prop !== '' && Number.isInteger(i) && i >= 0) return i < store.n;
+          if (prop !== '' && Number.isInteger(i) && i >= 0) return i < count();
         }
         return Reflect.has(t, prop);
       },
       set() {
         return false;
       },
-    });
+    };
   }
 
   /** Bytes held by the columns (for the benchmark's memory figure). */

@@ -7,6 +7,7 @@ import {
 import type { Severity } from '../core/types';
 import type { Finding, LocatedFix } from '../core/validator';
 import { guarded, type Feature, type FeatureContext } from './context';
+import { isRunConfigUri, runConfigDiagnostics } from './runConfig';
 
 /**
  * Pull diagnostics (LSP 3.17 `textDocument/diagnostic`): the client decides when to pull (on
@@ -58,6 +59,7 @@ export function registerDiagnostics(ctx: FeatureContext): void {
 
   ctx.connection.languages.diagnostics.on((params) =>
     guarded(ctx, `diagnostics for ${params.textDocument.uri}`, () => lastKnown(ctx, params.textDocument.uri) ?? empty, async () => {
+      if (isRunConfigUri(params.textDocument.uri)) return runConfigDiagnostics(ctx, params.textDocument.uri);
       const answer = await ctx.store.getResult(params.textDocument.uri);
       if (!answer?.isDataset) return empty;
       const { resultId, result } = answer.validated;

@@ -11,6 +11,7 @@ import { mediaHoverMarkdown, recordHoverMarkdown } from '../node/hoverMarkdown';
 import { guarded, type Feature, type FeatureContext } from './context';
 import { mediaServicesFor } from './media';
 import { recordAt } from './records';
+import { isRunConfigUri, runConfigHover } from './runConfig';
 
 /**
  * Hover: on a media reference (a path, a data: URI, a MiniCPM-V map entry, an `<image>`
@@ -28,6 +29,7 @@ export function registerHover(ctx: FeatureContext): void {
   const probe = mediaServicesFor(ctx).mediaProbe;
   ctx.connection.onHover((params) =>
     guarded(ctx, 'hover', () => null, async (): Promise<Hover | null> => {
+      if (isRunConfigUri(params.textDocument.uri)) return runConfigHover(ctx, params);
       const answer = await ctx.store.getResult(params.textDocument.uri);
       const document = ctx.documents.get(params.textDocument.uri);
       if (!answer?.isDataset || !document) return null;

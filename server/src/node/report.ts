@@ -32,26 +32,42 @@ export interface FilesReport {
   problems: string[];
 }
 
+/** Validates one file from disk, streaming, into what the report needs (facts, tallies). */
+export async function fileReportInput(
+  file: string,
+  shown: string,
+  opts: { settings: Settings; services: RuleServices; rootDir?: string; signal?: AbortSignal; onProgress?: (read: number, total: number) => void },
+): Promise<ReportFileInput> {
+  const result = await validateFile(file, {
+    settings: opts.settings,
+    services: opts.services,
+    ...(opts.rootDir ? { rootDir: opts.rootDir } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
+  return { path: shown, summaries: result.summaries, tally: result.tally, errorRecords: result.errorRecords, ...(result.format ? { format: result.format } : {}) };
+}
+
 export async function reportFiles(files: readonly string[], sizes: readonly number[], opts: ReportFilesOptions): Promise<FilesReport> {
   const baseDir = opts.baseDir ?? process.cwd();
   const choice = tokenCounterFor(opts.settings, baseDir);
   const services: RuleServices = { ...(opts.services ?? defaultServices()), tokenCounter: choice.counter };
-  // The report counts every finding; only the first `maxProblems` are kept as objects.
   const inputs: ReportFileInput[] = [];
   const total = sizes.reduce((a, b) => a + b, 0);
   let before = 0;
   for (let i = 0; i < files.length; i++) {
     const file = files[i]!;
     const shown = path.relative(baseDir, file) || file;
-    const result = await validateFile(file, {
-      settings: opts.settings,
-      services,
-      ...(opts.rootDir ? { rootDir: opts.rootDir } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      onProgress: (read) => opts.onProgress?.(before + read, total, shown),
-    });
+    inputs.push(
+      await fileReportInput(file, shown, {
+        settings: opts.settings,
+        services,
+        ...(opts.rootDir ? { rootDir: opts.rootDir } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        onProgress: (read) => opts.onProgress?.(before + read, total, shown),
+      }),
+    );
     before += sizes[i] ?? 0;
-    inputs.push({ path: shown, summaries: result.summaries, tally: result.tally, errorRecords: result.errorRecords, ...(result.format ? { format: result.format } : {}) });
   }
   const domain = opts.domain !== undefined ? path.relative(baseDir, path.resolve(baseDir, opts.domain)) || opts.domain : undefined;
   const report = buildReport(inputs, {

@@ -4,6 +4,7 @@ import type { RuleServices } from '../core/rules';
 import { DatasetValidator } from '../core/validator';
 import type { RawRecord } from '../core/types';
 import { defaultServices, settlerOf } from './services';
+import { tokenCounterFor } from './tokenizers';
 import type { JobConfig, WorkerReply, WorkerRequest, WorkerServiceOptions } from './workerPool';
 
 /**
@@ -31,7 +32,8 @@ export function buildServices(opts: WorkerServiceOptions): RuleServices {
 }
 
 function startJob(config: JobConfig): Job {
-  const services = buildServices(config.services);
+  // The token counter follows the settings (tunekit.tokenizer, target), as on the main thread.
+  const services = { ...buildServices(config.services), tokenCounter: tokenCounterFor(config.settings, config.formatContext.rootDir).counter };
   const validator = new DatasetValidator({ settings: config.settings, formatContext: config.formatContext, services });
   return { validator, settle: settlerOf(services) };
 }

@@ -144,11 +144,12 @@ abstract class FolderBackend implements Backend {
     return [
       `cd ${shellQuote(run.workdir ?? '.')} 2>/dev/null || { echo '@@nodir'; exit 0; }`,
       'tk_alive() { [ -n "$1" ] || return 1; if command -v ps >/dev/null 2>&1; then s=$(ps -o stat= -p "$1" 2>/dev/null); [ -n "$s" ] && [ "${s#Z}" = "$s" ]; else kill -0 "$1" 2>/dev/null; fi; }',
+      // Liveness first, then status.json: a wrapper that ends in between has written its outcome.
+      'echo @@alive',
+      `if tk_alive "$(cat ${rd}/${PID_FILE} 2>/dev/null)"; then echo yes; else echo no; fi`,
       'echo @@status',
       `cat ${rd}/${STATUS_FILE} 2>/dev/null`,
       'echo',
-      'echo @@alive',
-      `if tk_alive "$(cat ${rd}/${PID_FILE} 2>/dev/null)"; then echo yes; else echo no; fi`,
       'echo @@progress',
       `tail -n 5 ${shellQuote(run.progressFile)} 2>/dev/null`,
       'echo',

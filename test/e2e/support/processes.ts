@@ -15,7 +15,7 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
       if (err instanceof Error && /exited/.test(err.message)) throw err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

@@ -89,7 +89,7 @@ export function packageExtension(outDir: string): string {
 export async function startSession(): Promise<E2eSession> {
   ensureCodeServer(log);
   const profile = makeProfile(USER_SETTINGS);
-  const cleanups: (() => Promise<void>)[] = [async () => fs.rmSync(profile.root, { recursive: true, force: true })];
+  const cleanups: (() => Promise<void>)[] = [() => Promise.resolve(fs.rmSync(profile.root, { recursive: true, force: true }))];
   const close = async (): Promise<void> => {
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => log(`cleanup failed: ${String(err)}`));
   };

@@ -6,7 +6,8 @@ import type { MediaKind } from '../types';
  * format; what a target cannot hold becomes a warning on the record, never a silent loss.
  */
 
-export type Segment = { type: 'text'; text: string } | { type: 'media'; kind: MediaKind; ref: string };
+/** `detail` is OpenAI's image detail setting (low/high/auto), which only OpenAI records hold. */
+export type Segment = { type: 'text'; text: string } | { type: 'media'; kind: MediaKind; ref: string; detail?: string };
 
 export type ConvRole = 'system' | 'user' | 'assistant' | 'tool' | 'tool_call';
 

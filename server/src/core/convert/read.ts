@@ -186,7 +186,8 @@ function readOpenAi(list: unknown, warnings: string[]): ConvTurn[] | undefined {
   const turns: ConvTurn[] = [];
   for (const [i, m] of list.entries()) {
     if (!isObject(m)) continue;
-    const role = roleOf(OPENAI_ROLES, m['role']);
+    // LLaMA-Factory's roles too: a messages+media record without media reads as OpenAI.
+    const role = roleOf(OPENAI_ROLES, m['role']) ?? roleOf(LLAMAFACTORY_MESSAGE_ROLES, m['role']);
     if (!role) {
       warnings.push(`message ${i + 1} has role ${JSON.stringify(m['role'])}, which no format can hold; it was dropped`);
       continue;
@@ -198,7 +199,10 @@ function readOpenAi(list: unknown, warnings: string[]): ConvTurn[] | undefined {
       for (const p of content) {
         if (!isObject(p)) continue;
         if (p['type'] === 'text' && isString(p['text'])) segments.push({ type: 'text', text: p['text'] });
-        else if (p['type'] === 'image_url' && isObject(p['image_url']) && isString(p['image_url']['url'])) segments.push({ type: 'media', kind: 'image', ref: p['image_url']['url'] });
+        else if (p['type'] === 'image_url' && isObject(p['image_url']) && isString(p['image_url']['url'])) {
+          const detail = p['image_url']['detail'];
+          segments.push({ type: 'media', kind: 'image', ref: p['image_url']['url'], ...(isString(detail) ? { detail } : {}) });
+        }
         else if (p['type'] === 'input_audio' && isObject(p['input_audio']) && isString(p['input_audio']['data'])) {
           const fmt = isString(p['input_audio']['format']) ? p['input_audio']['format'] : 'wav';
           segments.push({ type: 'media', kind: 'audio', ref: `data:audio/${fmt};base64,${p['input_audio']['data']}` });
@@ -206,7 +210,7 @@ function readOpenAi(list: unknown, warnings: string[]): ConvTurn[] | undefined {
       }
     }
     const turn: ConvTurn = { role, segments };
-    const calls = toolCallsOf(m['tool_calls']);
+    const calls = toolCallsOf(m['tool_calls']) ?? (role === 'tool_call' && isString(content) ? parseFunctionCall(content) : undefined);
     if (calls) turn.toolCalls = calls;
     if (typeof m['weight'] === 'number') turn.weight = m['weight'];
     if (isString(m['tool_call_id'])) turn.toolCallId = m['tool_call_id'];
@@ -252,7 +256,7 @@ function readV1(list: unknown, warnings: string[]): ConvTurn[] | undefined {
 }
 
 function textTurnOf(role: ConvRole, text: unknown, queues: Queues, warnings: string[]): ConvTurn {
-  return { role, segments: splitText(isString(text) ? text : text === undefined || text === null ? '' : String(text), queues, warnings) };
+  return { role, segments: splitText(isString(text) ? text : text === undefined || text === null ? '' : JSON.stringify(text), queues, warnings) };
 }
 
 /** Reads one record of `format` into a Conversation; undefined with a reason when it has none. */

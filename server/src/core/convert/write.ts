@@ -39,7 +39,13 @@ function dropKinds(conv: Conversation, keep: readonly MediaKind[], target: strin
   return { ...conv, turns };
 }
 
+function warnDetail(conv: Conversation, target: string, warnings: string[]): void {
+  const n = conv.turns.reduce((a, t) => a + t.segments.filter((s) => s.type === 'media' && s.detail !== undefined).length, 0);
+  if (n > 0) warnings.push(`the image detail setting of ${plural(n, 'image')} is dropped: ${target} has no such field`);
+}
+
 function warnWeights(conv: Conversation, target: string, warnings: string[]): void {
+  warnDetail(conv, target, warnings);
   const zero = conv.turns.filter((t) => t.weight === 0 && (t.role === 'assistant' || t.role === 'tool_call')).length;
   if (zero > 0) warnings.push(`${plural(zero, 'assistant turn')} marked not to be trained on (weight 0) lose the mark: ${target} trains on every assistant turn`);
 }
@@ -60,7 +66,7 @@ function callsJson(calls: ToolCall[]): string {
 /** LLaMA-Factory keeps tool definitions as a JSON string of function definitions. */
 function lfTools(conv: Conversation): JsonObject {
   if (!conv.tools) return {};
-  return { tools: JSON.stringify(conv.tools.map((t) => (t && typeof t === 'object' && 'function' in t ? (t as { function: unknown }).function : t))) };
+  return { tools: JSON.stringify(conv.tools.map((t) => (t && typeof t === 'object' && 'function' in t ? t.function : t))) };
 }
 
 function writeOpenAi(conv: Conversation): WriteResult {
@@ -73,7 +79,7 @@ function writeOpenAi(conv: Conversation): WriteResult {
     const parts: JsonObject[] = [];
     for (const s of t.segments) {
       if (s.type === 'text') parts.push({ type: 'text', text: s.text });
-      else if (s.kind === 'image') parts.push({ type: 'image_url', image_url: { url: s.ref } });
+      else if (s.kind === 'image') parts.push({ type: 'image_url', image_url: { url: s.ref, ...(s.detail !== undefined ? { detail: s.detail } : {}) } });
       else {
         const audio = s.kind === 'audio' ? /^data:audio\/(wav|mp3|x-wav|mpeg);base64,(.*)$/is.exec(s.ref) : null;
         if (audio) parts.push({ type: 'input_audio', input_audio: { data: audio[2], format: audio[1]!.toLowerCase().includes('wav') ? 'wav' : 'mp3' } });

@@ -51,59 +51,91 @@ function escapeAs(s: string, escaping: Escaping): string {
   return escaping === 'js' ? js : js.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** Characters the escaping writes as more than one raw character (paired surrogates stay raw in 'js'). */
-const ESCAPED: Record<Escaping, RegExp> = {
-  js: /["\\\u0000-\u001f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
-  ascii: /["\\\u0000-\u001f\u0080-\uffff]/g,
-};
-
 const HEAD = 48;
 const TAIL = 16;
 
 /**
- * Finds where the string holding `decoded` sits in the raw record, without a syntax tree: its
- * quoted head must occur exactly once, and the end computed from its escapes must close the
- * literal with the same tail. Returns a map from decoded indexes to raw record offsets; undefined
- * when the file escapes differently or the head is not unique (the caller takes the exact path).
+ * Finds where the string holding `decoded` sits in the raw record, without a syntax tree and
+ * without encoding it: its quoted head must occur exactly once, and the first quoted tail after
+ * it must close the literal (no unescaped quote in between). Raw offsets are then counted from
+ * the start for indexes in the first half and from the end for the second: spans near either end
+ * cost only their distance to it. Undefined when the file escapes differently or the head is not
+ * unique; the caller then takes the exact path.
  */
 export function quickLiteral(recordText: string, decoded: string): ((i: number) => number) | undefined {
-  const short = decoded.length <= HEAD;
+  const n = decoded.length;
   for (const escaping of /[^\u0000-\u007f]/.test(decoded) ? (['js', 'ascii'] as const) : (['js'] as const)) {
-    const needle = `"${escapeAs(short ? decoded : decoded.slice(0, HEAD), escaping)}${short ? '"' : ''}`;
-    const found = recordText.indexOf(needle);
+    if (n <= HEAD) {
+      const needle = `"${escapeAs(decoded, escaping)}"`;
+      const found = recordText.indexOf(needle);
+      if (found < 0) continue;
+      if (recordText.indexOf(needle, found + 1) >= 0) return undefined;
+      return counter(decoded, escaping, found + 1, found + needle.length - 1);
+    }
+    const head = `"${escapeAs(decoded.slice(0, HEAD), escaping)}`;
+    const found = recordText.indexOf(head);
     if (found < 0) continue;
-    if (recordText.indexOf(needle, found + 1) >= 0) return undefined;
-    const at = found + 1;
-    const index = rawIndexer(decoded, escaping, at);
-    const end = index(decoded.length);
-    const tail = escapeAs(decoded.slice(Math.max(0, decoded.length - TAIL)), escaping);
-    if (recordText.charCodeAt(end) !== 34 || recordText.slice(end - tail.length, end) !== tail) return undefined;
-    return index;
+    if (recordText.indexOf(head, found + 1) >= 0) return undefined;
+    const tail = `${escapeAs(decoded.slice(n - TAIL), escaping)}"`;
+    const tailAt = recordText.indexOf(tail, found + head.length);
+    if (tailAt < 0) continue;
+    const end = tailAt + tail.length - 1;
+    if (closingQuote(recordText, found + 1) !== end) continue;
+    return counter(decoded, escaping, found + 1, end);
   }
   return undefined;
 }
 
-/** Decoded index → raw offset for a string whose content starts at raw offset `at`: one scan for the escaped characters, then a binary search. */
-function rawIndexer(decoded: string, escaping: Escaping, at: number): (i: number) => number {
-  const re = ESCAPED[escaping];
-  const pos: number[] = [];
-  const extra: number[] = [];
-  let total = 0;
-  re.lastIndex = 0;
-  for (let m = re.exec(decoded); m; m = re.exec(decoded)) {
-    total += escapeAs(m[0], escaping).length - 1;
-    pos.push(m.index);
-    extra.push(total);
+/** Offset of the quote that closes the string literal whose content starts at `from`. */
+function closingQuote(text: string, from: number): number {
+  for (let q = text.indexOf('"', from); q >= 0; q = text.indexOf('"', q + 1)) {
+    let backslashes = 0;
+    for (let b = q - 1; b >= from && text.charCodeAt(b) === 92; b--) backslashes++;
+    if (backslashes % 2 === 0) return q;
   }
-  if (pos.length === 0) return (i) => at + i;
+  return -1;
+}
+
+/**
+ * Decoded index → raw offset, for content at raw [at, end): counts the escapes between the
+ * nearest index already known on the same side (start side for the first half, end side for the
+ * second) and `i`. Spans are asked for in order, so each character is looked at about once, and
+ * only the parts near the edges are.
+ */
+function counter(decoded: string, escaping: Escaping, at: number, end: number): (i: number) => number {
+  const ascii = escaping === 'ascii';
+  const head: [number, number][] = [[0, at]];
+  const tail: [number, number][] = [[decoded.length, end]];
   return (i) => {
-    let lo = 0;
-    let hi = pos.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (pos[mid]! < i) lo = mid + 1;
-      else hi = mid;
+    if (i <= decoded.length / 2) {
+      let best = head[0]!;
+      for (const p of head) if (p[0] <= i && p[0] > best[0]) best = p;
+      const raw = best[1] + (i - best[0]) + escapeExtra(decoded, best[0], i, ascii);
+      head.push([i, raw]);
+      return raw;
     }
-    return at + i + (lo === 0 ? 0 : extra[lo - 1]!);
+    let best = tail[0]!;
+    for (const p of tail) if (p[0] >= i && p[0] < best[0]) best = p;
+    const raw = best[1] - (best[0] - i) - escapeExtra(decoded, i, best[0], ascii);
+    tail.push([i, raw]);
+    return raw;
   };
+}
+
+/** How many more raw characters than decoded ones the escapes of decoded [from, to) take. */
+function escapeExtra(s: string, from: number, to: number, ascii: boolean): number {
+  let extra = 0;
+  for (let k = from; k < to; k++) {
+    const c = s.charCodeAt(k);
+    if (c < 128) {
+      if (c === 34 || c === 92) extra += 1;
+      else if (c < 32) extra += c === 8 || c === 9 || c === 10 || c === 12 || c === 13 ? 1 : 5;
+    } else if (ascii) extra += 5;
+    else if (c >= 0xd800 && c <= 0xdfff) {
+      // JSON.stringify keeps a surrogate pair as is and escapes a lone surrogate.
+      const paired = c <= 0xdbff ? k + 1 < s.length && (s.charCodeAt(k + 1) & 0xfc00) === 0xdc00 : k > 0 && (s.charCodeAt(k - 1) & 0xfc00) === 0xd800;
+      if (!paired) extra += 5;
+    }
+  }
+  return extra;
 }

@@ -22,23 +22,30 @@ const MAX_SPAN = 2000;
 export function spanCandidates(text: string, minLength: number): SpanCandidate[] {
   if (text.length < minLength) return [];
   const out: SpanCandidate[] = [];
-  const add = (start: number, end: number): void => {
-    if (end - start < minLength || end - start > MAX_SPAN) return;
-    if (out.some((c) => c.start === start && c.end === end)) return;
+  const add = (start: number, end: number, hash: number): void => {
     const del = deletion(text, start, end);
-    out.push({ start, end, delStart: del.start, delEnd: del.end, hash: hashOf(text, start, end) });
+    out.push({ start, end, delStart: del.start, delEnd: del.end, hash: `${(end - start).toString(36)}.${hash.toString(36)}` });
   };
   for (const line of edgeLines(text)) {
-    add(line.start, line.end);
-    if (line.end - line.start >= 2 * minLength) {
-      const first = firstSentenceEnd(text, line.start, line.end);
-      if (first !== undefined) add(line.start, first);
-      const last = lastSentenceStart(text, line.start, line.end);
-      if (last !== undefined) add(last, line.end);
+    const length = line.end - line.start;
+    if (length < minLength) continue;
+    // One pass hashes the line and, on the way, its first sentence (a prefix of it).
+    const first = length >= 2 * minLength ? firstSentenceEnd(text, line.start, line.end) : undefined;
+    const hashTo = Math.min(line.end, line.start + MAX_SPAN);
+    let h = FNV_OFFSET;
+    for (let i = line.start; i < hashTo; i++) {
+      h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
+      if (i + 1 === first && first - line.start >= minLength) add(line.start, first, h >>> 0);
     }
+    if (length <= MAX_SPAN && !out.some((c) => c.start === line.start && c.end === line.end)) add(line.start, line.end, h >>> 0);
+    const last = length >= 2 * minLength ? lastSentenceStart(text, line.start, line.end) : undefined;
+    if (last !== undefined && line.end - last >= minLength) add(last, line.end, hashOf(text, last, line.end));
   }
   return out;
 }
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
 
 /** The first and last `EDGE_LINES` non-blank lines, trimmed, in order; the middle of the text is never scanned. */
 function edgeLines(text: string): { start: number; end: number }[] {
@@ -124,14 +131,9 @@ function deletion(text: string, start: number, end: number): { start: number; en
   return { start: s, end };
 }
 
-/** Two 32-bit FNV-1a variants over the span, folded into 52 bits: collision-safe for millions of spans. */
-function hashOf(text: string, start: number, end: number): string {
-  let a = 0x811c9dc5;
-  let b = 0x01000193 ^ (end - start);
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
-  }
-  return ((a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff)).toString(36);
+/** 32-bit FNV-1a over the span; the key adds the length, so equal keys are equal spans in practice. */
+function hashOf(text: string, start: number, end: number): number {
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
+  return h >>> 0;
 }

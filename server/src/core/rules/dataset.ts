@@ -1,4 +1,4 @@
-import type { FormatName } from '../types';
+import { FORMAT_NAMES, type FormatName } from '../types';
 import type { DatasetIssue, DatasetRule } from './rule';
 import type { RecordSummary } from '../summary';
 
@@ -49,24 +49,52 @@ export const duplicatesRule: DatasetRule = {
   },
 };
 
-/** The file's dominant format: the one most records fit (a record may fit several). */
-export function dominantFormat(summaries: readonly RecordSummary[]): FormatName | undefined {
-  const counts = new Map<FormatName, number>();
-  const primary = new Map<FormatName, number>();
+/** Per-format tallies of a file, counted in one pass (the editor recounts on every keystroke). */
+interface FormatTally {
+  dominant: FormatName | undefined;
+  /** Records the dominant format fits. */
+  share: number;
+  /** Records with a format at all. */
+  total: number;
+}
+
+const FORMAT_INDEX: Readonly<Record<string, number>> = Object.fromEntries(FORMAT_NAMES.map((n, i) => [n, i]));
+
+function tallyFormats(summaries: readonly RecordSummary[]): FormatTally {
+  const n = FORMAT_NAMES.length;
+  const counts = new Array<number>(n).fill(0);
+  const primary = new Array<number>(n).fill(0);
+  // Ties go to the format seen first, as they did when this was a Map in insertion order.
+  const order: number[] = [];
+  let total = 0;
   for (const s of summaries) {
-    for (const c of s.candidates) counts.set(c, (counts.get(c) ?? 0) + 1);
-    if (s.format) primary.set(s.format, (primary.get(s.format) ?? 0) + 1);
-  }
-  let best: FormatName | undefined;
-  let bestCount = 0;
-  for (const [name, n] of counts) {
-    const better = n > bestCount || (n === bestCount && (primary.get(name) ?? 0) > (primary.get(best!) ?? 0));
-    if (better) {
-      best = name;
-      bestCount = n;
+    const candidates = s.candidates;
+    for (let k = 0; k < candidates.length; k++) {
+      const i = FORMAT_INDEX[candidates[k]!]!;
+      if (counts[i] === 0) order.push(i);
+      counts[i] = counts[i]! + 1;
+    }
+    if (s.format) {
+      const i = FORMAT_INDEX[s.format]!;
+      primary[i] = primary[i]! + 1;
+      total++;
     }
   }
-  return best;
+  let best = -1;
+  let bestCount = 0;
+  for (const i of order) {
+    const c = counts[i]!;
+    if (c > bestCount || (c === bestCount && best >= 0 && primary[i]! > primary[best]!)) {
+      best = i;
+      bestCount = c;
+    }
+  }
+  return { dominant: best < 0 ? undefined : FORMAT_NAMES[best], share: bestCount, total };
+}
+
+/** The file's dominant format: the one most records fit (a record may fit several). */
+export function dominantFormat(summaries: readonly RecordSummary[]): FormatName | undefined {
+  return tallyFormats(summaries).dominant;
 }
 
 /** `format-mismatch`: a record that does not fit the dominant format at all. */
@@ -75,10 +103,9 @@ export const formatMismatchRule: DatasetRule = {
   codes: ['format-mismatch'],
   check(summaries, ctx) {
     if (ctx.settings.format !== 'auto') return [];
-    const dominant = dominantFormat(summaries);
-    if (!dominant) return [];
-    const total = summaries.filter((s) => s.format).length;
-    const share = summaries.filter((s) => s.candidates.includes(dominant)).length;
+    const { dominant, share, total } = tallyFormats(summaries);
+    // Every record with a format fits the dominant one: nothing to report, no second pass.
+    if (!dominant || share >= total) return [];
     const out: DatasetIssue[] = [];
     for (const s of summaries) {
       if (!s.format || s.candidates.includes(dominant)) continue;

@@ -228,11 +228,6 @@ interface SpanFact {
 const SPANS = 'leakage.spans';
 const ROLE_KEY: Partial<Record<CanonicalRole, string>> = { user: 'u', assistant: 'a' };
 
-function encodeSpan(f: SpanFact): string {
-  const r = f.rel;
-  const d = f.del;
-  return `${f.key} ${f.piece} ${f.start} ${f.end} ${r.line} ${r.character} ${r.endLine} ${r.endCharacter} ${d.line} ${d.character} ${d.endLine} ${d.endCharacter}`;
-}
 
 function decodeSpans(encoded: unknown): SpanFact[] {
   if (typeof encoded !== 'string' || encoded === '') return [];
@@ -269,6 +264,13 @@ export const repeatedSpansRule: RecordRule = {
     const text = ctx.record.text;
     const facts: string[] = [];
     const seen = new Set<string>();
+    // JSON Lines records are one line: a raw offset is the column, no line counting needed.
+    const oneLine = text.indexOf('\n') < 0;
+    const rel = (a: number, b: number): string => {
+      if (oneLine) return `0 ${a} 0 ${b}`;
+      const r = toRelative(text, { start: a, end: b });
+      return `${r.line} ${r.character} ${r.endLine} ${r.endCharacter}`;
+    };
     let index = 0;
     for (const turn of ctx.sample.turns) {
       const role = ROLE_KEY[turn.role];
@@ -284,9 +286,11 @@ export const repeatedSpansRule: RecordRule = {
           const key = role + c.hash;
           if (seen.has(key)) continue;
           seen.add(key);
-          const span = { start: raw(c.start), end: raw(c.end) };
-          const del = { start: raw(c.delStart), end: raw(c.delEnd) };
-          facts.push(encodeSpan({ key, piece: pieceIndex, start: c.start, end: c.end, rel: toRelative(text, span), del: toRelative(text, del) }));
+          const start = raw(c.start);
+          const end = raw(c.end);
+          const delStart = c.delStart === c.start ? start : raw(c.delStart);
+          const delEnd = c.delEnd === c.end ? end : raw(c.delEnd);
+          facts.push(`${key} ${pieceIndex} ${c.start} ${c.end} ${rel(start, end)} ${rel(delStart, delEnd)}`);
         }
       }
     }
