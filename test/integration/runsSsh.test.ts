@@ -240,8 +240,9 @@ outputs:
   // Never in files Tunekit writes: the bundle, the records.
   const bundle = path.join(p.root, '.tunekit');
   for (const f of listFiles(bundle)) assert.ok(!fs.readFileSync(path.join(bundle, f), 'utf8').includes(secret), `secret in ${f}`);
-  // The trainer echoed it; the log Tunekit shows is redacted.
-  const log = await svc.refresh(run.id, { logFrom: 0 });
+  // The trainer echoed it; the log Tunekit shows is redacted, also by a fresh service (as after a restart).
+  const fresh = service(p.root, s, { getSecret: (n) => Promise.resolve(n === 'TK_TEST_SECRET' ? secret : undefined) });
+  const log = await fresh.refresh(run.id, { logFrom: 0 });
   assert.match(log.logChunk ?? '', /the secret is \*\*\*/);
   assert.ok(!(log.logChunk ?? '').includes(secret));
   const { files } = await svc.download(run.id);

@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { CODES } from '../../server/src/core/codes';
+import { detectFormat } from '../../server/src/core/formats';
 import { mediaLocation, resolveMedia, type MediaInfo } from '../../server/src/core/media';
 import { parseSettings, type Settings } from '../../server/src/core/settings';
 import { DatasetValidator } from '../../server/src/core/validator';
@@ -12,6 +14,7 @@ import { NodeMediaProbe } from '../../server/src/node/mediaProbe';
 import { sniffDataUri, sniffMedia } from '../../server/src/node/mediaSniff';
 import { validateFile } from '../../server/src/node/validateFile';
 import { defaultServices } from '../../server/src/node/services';
+import { FIXTURES } from '../helpers/fixtures';
 import { mediaFixture, pngBytes, writePng } from '../helpers/images';
 
 function settings(raw: Record<string, unknown> = {}): Settings {
@@ -235,3 +238,25 @@ function pick(info: MediaInfo): Partial<MediaInfo> {
   const { status, type, kind, mime, width, height } = info;
   return { status, type, kind, mime, width, height };
 }
+
+test('every Modalities code is expected by at least one media fixture, and media fixtures cover every media format', () => {
+  const fixtures = FIXTURES;
+  const expected = fs
+    .readdirSync(fixtures)
+    .filter((f) => f.startsWith('media-') && f.endsWith('.expected'))
+    .flatMap((f) => fs.readFileSync(path.join(fixtures, f), 'utf8').split('\n'))
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(' ')[2]);
+  for (const code of Object.entries(CODES).filter(([, info]) => info.family === 'media').map(([c]) => c)) {
+    assert.ok(expected.includes(code), `no media fixture expects ${code}`);
+  }
+  const formats = new Set<string>();
+  for (const f of fs.readdirSync(fixtures).filter((x) => x.startsWith('media-') && x.endsWith('.jsonl'))) {
+    for (const line of fs.readFileSync(path.join(fixtures, f), 'utf8').split('\n').filter(Boolean)) {
+      const best = detectFormat(JSON.parse(line) as Record<string, unknown>, { settings: settings() }).best;
+      if (best) formats.add(best.name);
+    }
+  }
+  for (const name of ['openai', 'messages+media', 'llamafactory-v1', 'sharegpt', 'minicpm-v', 'alpaca', 'qa', 'classification', 'preference']) assert.ok(formats.has(name), `no media fixture in the ${name} format`);
+});
+

@@ -27,8 +27,13 @@ after(async () => {
 
 async function bothWays(file: string, settings: Settings): Promise<{ single: ValidationResult; workers: ValidationResult }> {
   const single = await validateFile(file, { settings });
-  // minWorkerBytes 0: even a fixture of a few lines goes through the workers.
+  // minWorkerBytes 0: even a fixture of a few lines goes through the workers; spillBytes 0: and
+  // its summaries keep their extra facts on disk, as a big file's do.
   const workers = await validateFile(file, { settings, workers: pool, minWorkerBytes: 0 });
+  const spilled = await validateFile(file, { settings, workers: pool, minWorkerBytes: 0, spillBytes: 0 });
+  const spilledHere = await validateFile(file, { settings, spillBytes: 0 });
+  assertSame(file, workers, spilled);
+  assertSame(file, single, spilledHere);
   return { single, workers };
 }
 

@@ -68,13 +68,14 @@ export async function analyzeBatch(
   records: readonly RawRecord[],
   analyze: (r: RawRecord) => RecordAnalysis,
   settle?: () => Promise<void>,
+  serializeExtra?: (extra: Record<string, unknown>) => Uint8Array,
 ): Promise<BatchOutput> {
   const analyses = records.map(analyze);
   for (let round = 0; settle && round < SETTLE_ROUNDS && analyses.some((a) => a.volatile); round++) {
     await settle();
     for (let i = 0; i < analyses.length; i++) if (analyses[i]!.volatile) analyses[i] = analyze(records[i]!);
   }
-  const encoder = new FactsEncoder(records.length);
+  const encoder = new FactsEncoder(records.length, serializeExtra);
   const issues: [number, RelFinding[]][] = [];
   for (let i = 0; i < analyses.length; i++) {
     const a = analyses[i]!;
@@ -96,6 +97,7 @@ export async function analyzeJsonlChunk(
   atFileStart: boolean,
   analyze: (r: RawRecord) => RecordAnalysis,
   settle?: () => Promise<void>,
+  serializeExtra?: (extra: Record<string, unknown>) => Uint8Array,
 ): Promise<JsonlChunkOutput> {
   const records: RawRecord[] = [];
   const splitter = new JsonlSplitter((r) => records.push(r), { atFileStart });
@@ -104,6 +106,6 @@ export async function analyzeJsonlChunk(
   splitter.end();
   const lines = new Float64Array(records.length);
   for (let i = 0; i < records.length; i++) lines[i] = records[i]!.line;
-  const out = await analyzeBatch(records, analyze, settle);
+  const out = await analyzeBatch(records, analyze, settle, serializeExtra);
   return { ...out, lines, lineBreaks };
 }

@@ -20,8 +20,11 @@ export interface EncodedFacts {
   num: Float64Array;
   /** `id` per record (undefined when absent). */
   ids: (string | undefined)[];
-  /** Non-empty `extra` objects, by position in the batch. */
+  /** Non-empty `extra` objects, by position in the batch (when they are not serialised). */
   extras: [number, Record<string, unknown>][];
+  /** Serialised `extra` objects, one after the other (with a serialiser); `extraEnds[k]` ends record k's (empty when equal to the previous end). */
+  extraBytes?: Uint8Array;
+  extraEnds?: Uint32Array;
   /** Facts that do not fit the columns, kept whole, by position in the batch. */
   verbatim: [number, RecordFacts][];
 }
@@ -61,8 +64,18 @@ export class FactsEncoder {
   private extras: [number, Record<string, unknown>][] = [];
   private verbatim: [number, RecordFacts][] = [];
   private n = 0;
+  private bytes: Uint8Array | undefined;
+  private ends: number[] = [];
+  private used = 0;
 
-  constructor(capacity = 256) {
+  /**
+   * `serialize`: turn `extra` objects into bytes here (a worker thread), so that a big file's
+   * summaries can keep them on disk (see `ExtraSpill`) instead of as objects in memory.
+   */
+  constructor(
+    capacity = 256,
+    private readonly serialize?: (extra: Record<string, unknown>) => Uint8Array,
+  ) {
     this.num = new Float64Array(Math.max(1, capacity) * NUM_FIELDS);
   }
 
@@ -83,6 +96,7 @@ export class FactsEncoder {
       num[o + Field.Flags] = 2;
       this.ids.push(undefined);
       this.verbatim.push([i, facts]);
+      this.ends.push(this.used);
       return;
     }
     num[o + Field.Flags] = facts.ok ? 1 : 0;
@@ -101,12 +115,31 @@ export class FactsEncoder {
     num[o + Field.ExtentEndCharacter] = facts.extent.endCharacter;
     num[o + Field.Hash] = facts.hash === undefined ? NaN : parseInt(facts.hash, 36);
     this.ids.push(facts.id);
-    if (hasKeys(facts.extra)) this.extras.push([i, facts.extra]);
+    if (!hasKeys(facts.extra)) this.ends.push(this.used);
+    else if (!this.serialize) this.extras.push([i, facts.extra]);
+    else {
+      const b = this.serialize(facts.extra);
+      if (!this.bytes || this.used + b.length > this.bytes.length) {
+        const grown = new Uint8Array(Math.max(1024, (this.used + b.length) * 2));
+        if (this.bytes) grown.set(this.bytes.subarray(0, this.used));
+        this.bytes = grown;
+      }
+      this.bytes.set(b, this.used);
+      this.used += b.length;
+      this.ends.push(this.used);
+    }
   }
 
   /** The batch so far; the encoder starts over. */
   take(): EncodedFacts {
     const out: EncodedFacts = { count: this.n, num: this.num.slice(0, this.n * NUM_FIELDS), ids: this.ids, extras: this.extras, verbatim: this.verbatim };
+    if (this.serialize) {
+      out.extraBytes = (this.bytes ?? new Uint8Array(0)).slice(0, this.used);
+      out.extraEnds = Uint32Array.from(this.ends);
+    }
+    this.bytes = undefined;
+    this.ends = [];
+    this.used = 0;
     this.ids = [];
     this.extras = [];
     this.verbatim = [];
@@ -149,6 +182,19 @@ function grow<T extends Float64Array | Uint32Array | Uint8Array | Int8Array>(a: 
 }
 
 /**
+ * Where a big file's `extra` facts go: bytes appended to storage outside the heap (a temporary
+ * file, in node/spill.ts), read back when a summary is built. What the rule families keep per
+ * record (spans, signatures, anchors) is several times the columns; on disk, a 1 GB file's
+ * summaries stay within a few dozen MB of memory.
+ */
+export interface ExtraSpill {
+  /** Stores bytes; returns where they are. */
+  append(bytes: Uint8Array): number;
+  read(position: number, length: number): Uint8Array;
+  decode(bytes: Uint8Array): Record<string, unknown>;
+}
+
+/**
  * The summaries of a whole file, compact. `view()` is an array-like of `RecordSummary` for
  * dataset rules (summaries are built on access, so rules should keep indexes, not objects).
  */
@@ -169,6 +215,11 @@ export class SummaryStore {
   private extras: (Record<string, unknown> | undefined)[] = [];
   private readonly verbatim = new Map<number, RecordFacts>();
   private readonly candidateLists = new Map<number, FormatName[]>();
+  /** Spilled `extra` facts: where each record's bytes are (length 0: none). */
+  private extraPos = new Float64Array(0);
+  private extraLen = new Uint32Array(0);
+
+  constructor(private readonly spill?: ExtraSpill) {}
 
   get length(): number {
     return this.n;
@@ -202,6 +253,19 @@ export class SummaryStore {
       this.extras.push(undefined);
     }
     for (const [k, extra] of batch.extras) this.extras[start + k] = extra;
+    if (batch.extraBytes && batch.extraEnds) {
+      if (!this.spill) throw new Error('SummaryStore: serialised extra facts need an ExtraSpill');
+      this.extraPos = grow(this.extraPos, end, (l) => new Float64Array(l));
+      this.extraLen = grow(this.extraLen, end, (l) => new Uint32Array(l));
+      const base = batch.extraBytes.length > 0 ? this.spill.append(batch.extraBytes) : 0;
+      let from = 0;
+      for (let k = 0; k < batch.count; k++) {
+        const to = batch.extraEnds[k]!;
+        this.extraPos[start + k] = base + from;
+        this.extraLen[start + k] = to - from;
+        from = to;
+      }
+    }
     for (const [k, facts] of batch.verbatim) this.verbatim.set(start + k, facts);
     this.n = end;
   }
@@ -216,7 +280,7 @@ export class SummaryStore {
       turns: this.turns[i]!,
       approxTokens: this.tokens[i]!,
       extent: { line: this.extent[i * 4]!, character: this.extent[i * 4 + 1]!, endLine: this.extent[i * 4 + 2]!, endCharacter: this.extent[i * 4 + 3]! },
-      extra: this.extras[i] ?? {},
+      extra: this.extras[i] ?? this.spilledExtra(i) ?? {},
       index: i,
       line: this.line[i]!,
       column: this.column[i]!,
@@ -270,6 +334,11 @@ export class SummaryStore {
     };
   }
 
+  private spilledExtra(i: number): Record<string, unknown> | undefined {
+    const len = i < this.extraLen.length ? this.extraLen[i]! : 0;
+    return len > 0 ? this.spill!.decode(this.spill!.read(this.extraPos[i]!, len)) : undefined;
+  }
+
   /** Bytes held by the columns (for the benchmark's memory figure). */
   get columnBytes(): number {
     return (
@@ -282,7 +351,9 @@ export class SummaryStore {
       this.extent.byteLength +
       this.hash.byteLength +
       this.line.byteLength +
-      this.column.byteLength
+      this.column.byteLength +
+      this.extraPos.byteLength +
+      this.extraLen.byteLength
     );
   }
 

@@ -1,6 +1,6 @@
 import { analyzeRecord, resolveSeverity, type LocatedIssue, type RecordAnalysis } from './analyze';
 import { relFinding, type BatchOutput, type RelFinding } from './batch';
-import { SummaryStore } from './summaryStore';
+import { SummaryStore, type ExtraSpill } from './summaryStore';
 import type { FormatContext } from './formats';
 import { JsonArrayScanner, type ArrayProblem } from './records/jsonArray';
 import { JsonlSplitter } from './records/jsonl';
@@ -269,6 +269,12 @@ export class ValidationSession {
    * Summaries are then kept compact (SummaryStore), which is what lets a 1 GB file validate in
    * bounded memory.
    */
+  /** Keeps the summaries compact from the start, with `extra` facts in `spill` (call before adding records). */
+  compactSummaries(spill?: ExtraSpill): void {
+    if (this.store || this.summaries.length > 0) throw new Error('ValidationSession: compactSummaries() after records were added');
+    this.store = new SummaryStore(spill);
+  }
+
   pushBatch(batch: BatchOutput, line: ArrayLike<number>, column: ArrayLike<number>): void {
     if (!this.store) {
       if (this.summaries.length > 0) throw new Error('ValidationSession: pushBatch() after push()');

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMap } from 'yaml';
+import { isMap, isScalar } from 'yaml';
 import {
   CompletionItemKind,
   DiagnosticSeverity,
@@ -101,7 +101,7 @@ export function runConfigCompletions(document: TextDocument, offset: number): Co
   const mapPath = onExistingKey ? c.path.slice(0, -1) : c.path;
   const present = new Set<string>();
   const map = mapPath.length ? nodeAt(parsed.doc, mapPath) : parsed.doc.contents;
-  if (c.onKey && isMap(map)) for (const item of map.items) present.add(String((item.key as { value?: unknown } | null)?.value ?? ''));
+  if (c.onKey && isMap(map)) for (const item of map.items) if (isScalar(item.key)) present.add(String(item.key.value));
   if (onExistingKey) present.delete(String(c.path[c.path.length - 1]));
   const replace = c.range ? { start: document.positionAt(c.range[0]), end: document.positionAt(c.range[1]) } : undefined;
   return completionsAt(mapPath, c.onKey, parsed.doc.toJS(), present).map((x) => {

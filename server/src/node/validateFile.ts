@@ -11,6 +11,7 @@ import type { RawRecord } from '../core/types';
 import { DatasetValidator, fileKindOf, type ValidationResult, type ValidationSession } from '../core/validator';
 import { datasetInfoFor, readHead } from './files';
 import { defaultServices, settlerOf } from './services';
+import { NodeSpill, serializeExtra } from './spill';
 import { WorkerPool, type JobConfig, type PoolJob, type WorkerServiceOptions } from './workerPool';
 
 export interface ValidateFileOptions {
@@ -23,6 +24,8 @@ export interface ValidateFileOptions {
   serviceOptions?: WorkerServiceOptions;
   /** Files smaller than this are analysed on this thread even when `workers` is given (default 1 MiB). */
   minWorkerBytes?: number;
+  /** Files at least this big keep their records' `extra` facts in a temporary file, not in memory (default 64 MiB). */
+  spillBytes?: number;
   /** Called with bytes read so far, for progress. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   signal?: AbortSignal;
@@ -30,6 +33,8 @@ export interface ValidateFileOptions {
   rootDir?: string;
 }
 
+/** Files from this size on keep per-record `extra` facts on disk (see node/spill.ts). */
+const SPILL_BYTES = 64 << 20;
 /** Bytes read at a time; also the size of a JSON Lines batch. */
 const CHUNK_BYTES = 1 << 20;
 /** A JSON array batch closes at this many records or characters. */
@@ -51,16 +56,17 @@ class LocalExecutor implements Executor {
   constructor(
     private readonly analyze: (r: RawRecord) => RecordAnalysis,
     services: RuleServices,
+    private readonly serialize: ((extra: Record<string, unknown>) => Uint8Array) | undefined,
   ) {
     this.settle = settlerOf(services);
   }
 
   jsonl(buf: Buffer, length: number, atFileStart: boolean): Promise<JsonlChunkOutput> {
-    return analyzeJsonlChunk(buf.toString('utf8', 0, length), atFileStart, this.analyze, this.settle);
+    return analyzeJsonlChunk(buf.toString('utf8', 0, length), atFileStart, this.analyze, this.settle, this.serialize);
   }
 
   records(records: RawRecord[]): Promise<BatchOutput> {
-    return analyzeBatch(records, this.analyze, this.settle);
+    return analyzeBatch(records, this.analyze, this.settle, this.serialize);
   }
 
   end(): void {}
@@ -122,12 +128,14 @@ export async function validateFile(file: string, opts: ValidateFileOptions): Pro
   const services = useWorkers ? {} : (opts.services ?? servicesFromOptions(opts.serviceOptions));
   const validator = new DatasetValidator({ settings: opts.settings, formatContext, services });
   const session = validator.session(false);
+  const spill = total >= (opts.spillBytes ?? SPILL_BYTES) ? new NodeSpill() : undefined;
+  session.compactSummaries(spill);
   let executor: Executor;
   if (useWorkers) {
-    const config: JobConfig = { settings: opts.settings, formatContext, services: opts.serviceOptions ?? {} };
+    const config: JobConfig = { settings: opts.settings, formatContext, services: opts.serviceOptions ?? {}, serializeExtras: spill !== undefined };
     executor = new PoolExecutor(opts.workers!, opts.workers!.startJob(config));
   } else {
-    executor = new LocalExecutor((r) => validator.analyze(r), services);
+    executor = new LocalExecutor((r) => validator.analyze(r), services, spill ? serializeExtra : undefined);
   }
   const pending: Pending[] = [];
   const maxInFlight = executor.parallelism * 2;
@@ -153,6 +161,9 @@ export async function validateFile(file: string, opts: ValidateFileOptions): Pro
     else await readArray(file, total, executor, session, enqueue, (p) => pending.push({ kind: 'problem', problem: p }), () => drain(maxInFlight - 1), opts);
     await drain(0);
     while (pending.length > 0) await drain(0);
+  } catch (err) {
+    spill?.close();
+    throw err;
   } finally {
     executor.end();
   }

@@ -4,6 +4,7 @@ import type { RuleServices } from '../core/rules';
 import { DatasetValidator } from '../core/validator';
 import type { RawRecord } from '../core/types';
 import { defaultServices, settlerOf } from './services';
+import { serializeExtra } from './spill';
 import { tokenCounterFor } from './tokenizers';
 import type { JobConfig, WorkerReply, WorkerRequest, WorkerServiceOptions } from './workerPool';
 
@@ -15,6 +16,7 @@ import type { JobConfig, WorkerReply, WorkerRequest, WorkerServiceOptions } from
 interface Job {
   validator: DatasetValidator;
   settle: (() => Promise<void>) | undefined;
+  serialize: ((extra: Record<string, unknown>) => Uint8Array) | undefined;
 }
 
 const jobs = new Map<number, Job>();
@@ -35,7 +37,7 @@ function startJob(config: JobConfig): Job {
   // The token counter follows the settings (tunekit.tokenizer, target), as on the main thread.
   const services = { ...buildServices(config.services), tokenCounter: tokenCounterFor(config.settings, config.formatContext.rootDir).counter };
   const validator = new DatasetValidator({ settings: config.settings, formatContext: config.formatContext, services });
-  return { validator, settle: settlerOf(services) };
+  return { validator, settle: settlerOf(services), serialize: config.serializeExtras ? serializeExtra : undefined };
 }
 
 async function handle(msg: WorkerRequest): Promise<WorkerReply | undefined> {
@@ -50,14 +52,14 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply | undefined> {
       const job = jobs.get(msg.job);
       if (!job) return { seq: msg.seq, ok: false, error: `unknown job ${msg.job}` };
       const text = Buffer.from(msg.bytes, 0, msg.length).toString('utf8');
-      const out = await analyzeJsonlChunk(text, msg.atFileStart, (r) => job.validator.analyze(r), job.settle);
+      const out = await analyzeJsonlChunk(text, msg.atFileStart, (r) => job.validator.analyze(r), job.settle, job.serialize);
       return { seq: msg.seq, ok: true, out };
     }
     case 'records': {
       const job = jobs.get(msg.job);
       if (!job) return { seq: msg.seq, ok: false, error: `unknown job ${msg.job}` };
       const records: RawRecord[] = msg.texts.map((text, index) => ({ index, offset: 0, line: 0, column: 0, text }));
-      const out = await analyzeBatch(records, (r) => job.validator.analyze(r), job.settle);
+      const out = await analyzeBatch(records, (r) => job.validator.analyze(r), job.settle, job.serialize);
       return { seq: msg.seq, ok: true, out };
     }
   }
@@ -78,6 +80,7 @@ if (parentPort) {
         const transfer: ArrayBuffer[] = [];
         if (reply.ok) {
           transfer.push(reply.out.facts.num.buffer as ArrayBuffer);
+          if (reply.out.facts.extraBytes) transfer.push(reply.out.facts.extraBytes.buffer as ArrayBuffer, reply.out.facts.extraEnds!.buffer as ArrayBuffer);
           if ('lines' in reply.out) transfer.push(reply.out.lines.buffer as ArrayBuffer);
         }
         port.postMessage(reply, transfer);

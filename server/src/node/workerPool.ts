@@ -25,6 +25,8 @@ export interface JobConfig {
   settings: Settings;
   formatContext: Omit<FormatContext, 'settings'>;
   services: WorkerServiceOptions;
+  /** Serialise `extra` facts (the file's summaries keep them on disk, see node/spill.ts). */
+  serializeExtras?: boolean;
 }
 
 export type WorkerRequest =
@@ -40,6 +42,9 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** Young-generation size of a worker's heap (see PoolWorker). */
+const WORKER_YOUNG_GENERATION_MB = 8;
+
 class PoolWorker {
   readonly worker: Worker;
   readonly pending = new Map<number, Pending>();
@@ -47,7 +52,9 @@ class PoolWorker {
   dead = false;
 
   constructor(script: string, onDeath: (w: PoolWorker) => void) {
-    this.worker = new Worker(script);
+    // A smaller young generation than V8's default: a worker's live data is one batch, and the
+    // default lets each worker's heap (and the CLI's resident memory) grow tens of MB for nothing.
+    this.worker = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
     this.worker.unref();
     this.worker.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.seq);

@@ -198,6 +198,8 @@ export class RunService {
     const wantsLog = opts.logFrom !== undefined;
     if (isFinal(run.state) && !run.unreachable && !wantsLog && !opts.force) return { run, changed: false };
     if (!run.config || (!run.workdir && run.backend !== 'skypilot')) return { run, changed: false };
+    // Know the run's secret values, so a trainer that prints one never shows it here.
+    await this.secrets(run.config.secrets);
     const before = run.state;
     let result: PollResult;
     try {

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Document } from 'yaml';
-import type { BackendConfig, Method, RecipeName } from './schema';
+import type { Method, RecipeName } from './schema';
 
 /**
  * Writes a new run config from a few answers ("Fine-tune on this dataset…"). The YAML is built
@@ -53,7 +53,7 @@ export function newRunConfigYaml(c: NewRunConfig): string {
   body['datasets'] = [{ path: c.datasetPath.split(path.sep).join('/') }];
   const b: Record<string, unknown> = { ...c.backend };
   for (const k of Object.keys(b)) if (b[k] === undefined || b[k] === '') delete b[k];
-  body['backend'] = b as BackendConfig;
+  body['backend'] = b;
   const doc = new Document(body);
   doc.commentBefore = ` Tunekit run config for ${c.datasetPath}. Hover a field for its documentation;\n "Launch run" above validates the data, uploads it and starts the training.`;
   return doc.toString({ lineWidth: 0 });
