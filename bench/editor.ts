@@ -7,6 +7,7 @@ import {
   createProtocolConnection,
   DiagnosticRefreshRequest,
   DidChangeTextDocumentNotification,
+  DidCloseTextDocumentNotification,
   DidOpenTextDocumentNotification,
   DocumentDiagnosticReportKind,
   DocumentDiagnosticRequest,
@@ -22,6 +23,7 @@ import {
   type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
 import { serverMemoryRequest, type ServerMemoryResult } from '../server/src/protocol/largeFiles';
+import { png } from '../test/helpers/generate';
 
 /**
  * The editor figures, measured on the real built server over stdio the way VS Code drives it:
@@ -147,9 +149,39 @@ export async function measureEditor(server: ServerHandle, file: string, edits: n
       const start = lineStarts[line]!;
       const at = text.indexOf('"image":"', start) + 12;
       t = performance.now();
-      await server.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line, character: at - start } });
+      const hover = await server.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line, character: at - start } });
       hoverTimes.push(performance.now() - t);
+      const value = hover && typeof hover.contents === 'object' && 'value' in hover.contents ? hover.contents.value : '';
+      if (k === 0 && !/\d+\s*[×x]\s*\d+/.test(value)) throw new Error(`the hover on line ${line + 1} does not show an image: ${value.slice(0, 300)}`);
     }
   }
   return { openAndValidateMs, diagnostics, heapBefore, heapAfter, edits: times, hovers: hoverTimes };
+}
+
+/**
+ * Hovers on images nobody has looked at yet: each sample writes a new PNG, opens a one-record
+ * document that references it and hovers on the path at once, so the time includes reading the
+ * image header (and validating one record), not a cached answer.
+ */
+export async function measureColdHovers(server: ServerHandle, dir: string, samples: number): Promise<number[]> {
+  const coldDir = path.join(dir, 'cold-images');
+  fs.rmSync(coldDir, { recursive: true, force: true });
+  fs.mkdirSync(coldDir, { recursive: true });
+  const times: number[] = [];
+  for (let k = 0; k < samples; k++) {
+    const name = `cold-images/${Date.now().toString(36)}-${k}.png`;
+    fs.writeFileSync(path.join(dir, name), png(64 + k, 48, [k % 256, 90, 200]));
+    const line = JSON.stringify({ id: `cold-${k}`, image: name, conversations: [{ from: 'human', value: '<image>\nWhat is shown?' }, { from: 'gpt', value: 'A blue square.' }] });
+    const uri = pathToFileURL(path.join(dir, `cold-${k}.jsonl`)).href;
+    await server.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'jsonl', version: 1, text: line } });
+    const character = line.indexOf(name) + 3;
+    const t = performance.now();
+    const hover = await server.connection.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 0, character } });
+    times.push(performance.now() - t);
+    const value = hover && typeof hover.contents === 'object' && 'value' in hover.contents ? hover.contents.value : '';
+    if (!/\b\d+\s*[×x]\s*48\b/.test(value)) throw new Error(`the hover on ${name} does not show the image size: ${value.slice(0, 300)}`);
+    await server.connection.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
+  }
+  fs.rmSync(coldDir, { recursive: true, force: true });
+  return times;
 }

@@ -252,7 +252,7 @@ outputs:
 test('launching a config that already has a running run asks first; relaunch resumes from the newest checkpoint', async (t) => {
   const s = ready(t);
   if (!s) return;
-  const p = makeProject(smokeConfig('resume', { steps: 60, delay: 0.1, saveSteps: 5 }), { 'data/train.jsonl': fs.readFileSync(SAMPLE_TRAIN) });
+  const p = makeProject(smokeConfig('resume', { steps: 60, delay: 0.08, saveSteps: 5 }), { 'data/train.jsonl': fs.readFileSync(SAMPLE_TRAIN) });
   const svc = service(p.root, s);
   const run = await svc.launch(p.configPath);
   let asked: string[] = [];

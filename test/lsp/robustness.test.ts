@@ -69,13 +69,37 @@ describe('language server robustness', () => {
     await client.stop();
   });
 
-  test('pathological documents never crash the server and every pull answers with ranges inside the document', { timeout: 600_000 }, async () => {
+  /** Hover, code actions, code lenses and completion (whichever the server offers) all answer on `text`. */
+  async function everyFeatureAnswers(uri: string, text: string, ds: Diagnostic[], label: string, logsBefore: number): Promise<void> {
+    const caps = client.initializeResult.capabilities;
+    const positions = [0, 1, Math.floor(text.length / 2), Math.max(0, text.length - 2)].map((o) => positionAt(text, o));
+    const requests: Promise<unknown>[] = [];
+    for (const position of positions) {
+      if (caps.hoverProvider) requests.push(client.request('textDocument/hover', { textDocument: { uri }, position }));
+      if (caps.completionProvider) requests.push(client.request('textDocument/completion', { textDocument: { uri }, position }));
+    }
+    if (caps.codeLensProvider) requests.push(client.request('textDocument/codeLens', { textDocument: { uri } }));
+    if (caps.codeActionProvider) {
+      const range = ds[0]?.range ?? { start: positions[0]!, end: positions[2]! };
+      requests.push(client.request('textDocument/codeAction', { textDocument: { uri }, range, context: { diagnostics: ds.slice(0, 5) } }));
+      requests.push(client.request('textDocument/codeAction', { textDocument: { uri }, range, context: { diagnostics: [], only: ['source.fixAll.tunekit'] } }));
+    }
+    await withDeadline(Promise.all(requests), `hover/codeAction/codeLens/completion on "${label}"`);
+    assert.ok(client.alive, `the server died answering requests on "${label}":\n${client.transcript}`);
+    // Handlers catch and log their exceptions; on hostile input there must be none to catch.
+    const crashes = client.logs.slice(logsBefore).filter((l) => /RangeError|TypeError|ReferenceError|Maximum call stack/.test(l));
+    assert.deepEqual(crashes, [], `a handler threw on "${label}"`);
+  }
+
+  test('pathological documents never crash the server; pulls answer with ranges inside the document, and hover, code actions, code lenses and completion answer too', { timeout: 600_000 }, async () => {
     for (const [i, p] of PATHOLOGICAL.entries()) {
       const uri = doc(`pathological-${i}.${p.kind === 'json' ? 'json' : 'jsonl'}`);
       const text = p.text();
+      const logsBefore = client.logs.length;
       await client.open(uri, text);
       const ds = await withDeadline(client.diagnostics(uri), `the pull for "${p.name}"`);
       assertInside(text, ds, p.name);
+      await everyFeatureAnswers(uri, text, ds, p.name, logsBefore);
       await client.close(uri);
       assert.ok(client.alive, `the server died on "${p.name}":\n${client.transcript}`);
     }
@@ -88,9 +112,11 @@ describe('language server robustness', () => {
       const asArray = rng.int(3) === 0;
       const text = rng.int(6) === 0 ? randomBytesDocument(rng) : randomDocument(rng, seeds, asArray);
       const uri = doc(`random-${i}.${asArray ? 'json' : 'jsonl'}`);
+      const logsBefore = client.logs.length;
       await client.open(uri, text);
       const ds = await withDeadline(client.diagnostics(uri), `the pull for random document ${i}`);
       assertInside(text, ds, `random document ${i}: ${JSON.stringify(text.slice(0, 200))}`);
+      await everyFeatureAnswers(uri, text, ds, `random document ${i}`, logsBefore);
       await client.close(uri);
       assert.ok(client.alive, `the server died on random document ${i}: ${JSON.stringify(text.slice(0, 500))}\n${client.transcript}`);
     }

@@ -147,6 +147,29 @@ describe('fuzz: core validation of hostile input', () => {
     });
   }
 
+  test('pathological inputs from disk (the CLI\'s streaming path) never throw and stay inside the document', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tunekit-fuzz-'));
+    try {
+      for (const [i, p] of PATHOLOGICAL.entries()) {
+        const text = p.text();
+        const file = path.join(dir, `case-${i}.${p.kind}`);
+        fs.writeFileSync(file, text);
+        const started = Date.now();
+        let result: ValidationResult;
+        try {
+          result = await validateFile(file, { settings: DEFAULT_SETTINGS });
+        } catch (err) {
+          assert.fail(`validateFile threw on ${p.name}: ${err instanceof Error ? err.stack : String(err)}`);
+        }
+        assert.ok(Date.now() - started < HANG_LIMIT_MS, `validating ${p.name} from disk hung`);
+        assertInsideDocument(text, result.findings, `${p.name} from disk`);
+        fs.rmSync(file);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a 100 MB line streamed in 64 KB chunks is split in linear time (a quadratic splitter trips the hang detector)', () => {
     const chunk = 'x'.repeat(65_536);
     const lengths: number[] = [];

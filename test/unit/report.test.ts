@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { parseSettings, type Settings } from '../../server/src/core/settings';
 import { internvlTokens, imageTokenRule, minicpmVTokens, openaiImageTokens, qwenVlTokens } from '../../server/src/core/report/imageTokens';
+import { decodeReportFacts, encodeReportFacts } from '../../server/src/core/report/facts';
 import { openaiEpochs, planTraining, type PlanInput } from '../../server/src/core/report/plan';
 import { reportFiles } from '../../server/src/node/report';
 import { openAiCounter } from '../../server/src/node/tokenizers';
@@ -280,4 +281,29 @@ test('tunekit report --json prints one object; --html writes a self-contained pa
   assert.equal(await main(['report', path.join(REPORT, 'labels.jsonl')], out, err), 0);
   assert.match(stdout, /Training plan/);
   assert.match(stdout, /from: 9 trainable records/);
+});
+
+test('tunekit report shows progress on stderr only when it is a terminal', async () => {
+  let stdout = '';
+  let stderr = '';
+  const out = { write: (s: string) => ((stdout += s), true) } as unknown as NodeJS.WritableStream;
+  const tty = { isTTY: true, write: (s: string) => ((stderr += s), true) } as unknown as NodeJS.WritableStream;
+  assert.equal(await main(['report', '--json', path.join(REPORT, 'mixed.jsonl')], out, tty), 0);
+  assert.match(stderr, /\r\x1b\[2Ktunekit report: mixed\.jsonl|\r\x1b\[2Ktunekit report: .*mixed\.jsonl \d+%/);
+  assert.ok(stderr.endsWith('\r\x1b[2K'), 'the progress line is cleared at the end');
+  assert.equal((JSON.parse(stdout) as { samples: number }).samples, 9, 'stdout holds only the JSON');
+  stdout = '';
+  stderr = '';
+  const pipe = { write: (s: string) => ((stderr += s), true) } as unknown as NodeJS.WritableStream;
+  assert.equal(await main(['report', '--json', path.join(REPORT, 'mixed.jsonl')], out, pipe), 0);
+  assert.equal(stderr, '');
+});
+
+test('per-record report facts survive their compact encoding', () => {
+  const facts = { c: [0, 70_000, 4_000_000, 3] as [number, number, number, number], t: [1, 2, 65_536, 0xffffffff] as [number, number, number, number], it: 765, ik: 1, ut: 2, tk: 'o200k_base', sig: 'abcdefgh'.repeat(8) };
+  assert.deepEqual(decodeReportFacts(encodeReportFacts(facts), 'o200k_base'), facts);
+  const noSig = { ...facts, sig: undefined };
+  delete noSig.sig;
+  assert.deepEqual(decodeReportFacts(encodeReportFacts(noSig), 'o200k_base'), noSig);
+  assert.equal(decodeReportFacts('short', 'x'), undefined);
 });

@@ -12,6 +12,7 @@ import { convertRecordText } from '../../server/src/runs/convert';
 import { parseRunConfig } from '../../server/src/runs/configYaml';
 import { latestProgress, parseProgressLine, parseWrapperStatus, splitSections } from '../../server/src/runs/progress';
 import type { RunConfig } from '../../server/src/runs/schema';
+import { SshTransport } from '../../server/src/runs/transport';
 import { pngBytes } from '../helpers/images';
 import { liveProcessesInGroup } from '../helpers/sshd';
 import { listFiles, makeProject, runSettings, waitUntil } from '../helpers/runs';
@@ -296,4 +297,46 @@ test('progress: LLaMA-Factory and ms-swift log lines, status.json and report sec
   assert.deepEqual(parseWrapperStatus('{"state":"failed","exitCode":3,"pid":10,"trainerPgid":null,"host":"h","startedAt":1,"endedAt":2,"slurmJobId":null}'), { state: 'failed', exitCode: 3, pid: 10, host: 'h', startedAt: 1, endedAt: 2 });
   assert.equal(parseWrapperStatus('{"state":"bogus"}'), undefined);
   assert.deepEqual(splitSections('@@a\n1\n2\n@@b2\n\n@@log\n@@a\nlog text\n'), { a: '1\n2', b2: '', log: '@@a\nlog text\n' });
+});
+
+test('bundle (LLaMA-Factory, relaunch): resume_from_checkpoint; a finished stage 1 is not trained again', async () => {
+  const p = lfProject();
+  const cfg = config(fs.readFileSync(p.configPath, 'utf8'));
+  const backend = createBackend(cfg);
+  const b = await buildBundle({ config: cfg, configPath: p.configPath, root: p.root, runId: 'lf-r', settings: runSettings(), gpusPerNode: 2, hooks: backend.hooks('lf-r'), resume: { checkpoint: 'runs/lf-old/output/checkpoint-40' } });
+  const train = parseYaml(fs.readFileSync(path.join(b.treeDir, 'runs/lf-r/train.yaml'), 'utf8')) as Record<string, unknown>;
+  assert.equal(train['resume_from_checkpoint'], 'runs/lf-old/output/checkpoint-40');
+  assert.equal(train['output_dir'], 'runs/lf-r/output');
+
+  const two = makeProject(LF_CONFIG.replace('  - path: data/chat.jsonl\n    ratio: 3\n  - path: data/llava.json\n', '  - path: data/chat.jsonl\n    stage: 1\n  - path: data/llava.json\n    stage: 2\n'), {
+    'data/chat.jsonl': '{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}\n',
+    'data/llava.json': '[{"conversations":[{"from":"human","value":"hi"},{"from":"gpt","value":"yo"}]}]',
+  });
+  const cfg2 = config(fs.readFileSync(two.configPath, 'utf8'));
+  const fresh = await buildBundle({ config: cfg2, configPath: two.configPath, root: two.root, runId: 't-1', settings: runSettings(), gpusPerNode: 1, hooks: createBackend(cfg2).hooks('t-1') });
+  assert.deepEqual(fresh.plan.steps.map((s) => s.label), ['LLaMA-Factory stage 1', 'LLaMA-Factory stage 2']);
+  const s1 = parseYaml(fs.readFileSync(path.join(fresh.treeDir, 'runs/t-1/train_stage1.yaml'), 'utf8')) as Record<string, unknown>;
+  assert.equal(s1['finetuning_type'], 'full');
+  assert.equal(s1['freeze_language_model'], true);
+  assert.equal(s1['dataset'], 'tk0_chat');
+  const s2 = parseYaml(fs.readFileSync(path.join(fresh.treeDir, 'runs/t-1/train_stage2.yaml'), 'utf8')) as Record<string, unknown>;
+  assert.equal(s2['model_name_or_path'], 'runs/t-1/output/stage1');
+  assert.equal(s2['dataset'], 'tk1_llava');
+  const resumed = await buildBundle({ config: cfg2, configPath: two.configPath, root: two.root, runId: 't-2', settings: runSettings(), gpusPerNode: 1, hooks: createBackend(cfg2).hooks('t-2'), resume: { checkpoint: 'runs/t-1/output/checkpoint-9', stage: 2, stage1Output: 'runs/t-1/output/stage1' } });
+  assert.deepEqual(resumed.plan.steps.map((s) => s.label), ['LLaMA-Factory stage 2']);
+  const r2 = parseYaml(fs.readFileSync(path.join(resumed.treeDir, 'runs/t-2/train_stage2.yaml'), 'utf8')) as Record<string, unknown>;
+  assert.equal(r2['model_name_or_path'], 'runs/t-1/output/stage1');
+  assert.equal(r2['resume_from_checkpoint'], 'runs/t-1/output/checkpoint-9');
+});
+
+test('ssh and rsync argv: the user ssh config (-F), no prompts, the host after "--", never a shell string', () => {
+  const t = new SshTransport('me@gpu box', { configFile: '/tmp/my ssh config' });
+  const push = t.pushArgv('/local/tree', '/remote/dir with space', ['--delete']);
+  assert.deepEqual(push.slice(0, 4), ['rsync', '-a', '-s', '--partial']);
+  assert.equal(push[push.indexOf('-e') + 1], "ssh -F '/tmp/my ssh config' -o BatchMode=yes -o ConnectTimeout=15 -o ServerAliveInterval=15 -o ServerAliveCountMax=3");
+  assert.deepEqual(push.slice(-3), ['--', '/local/tree/', 'me@gpu box:/remote/dir with space/']);
+  const term = t.terminalArgv('/remote/dir; rm -rf ~');
+  assert.deepEqual(term.slice(-4), ['-t', '--', 'me@gpu box', "cd '/remote/dir; rm -rf ~' && exec \"$SHELL\" -l"]);
+  assert.ok(term.includes('BatchMode=no'), 'an interactive terminal may ask for a passphrase');
+  assert.throws(() => new SshTransport('-oProxyCommand=touch /tmp/x'), /starts with "-"/);
 });

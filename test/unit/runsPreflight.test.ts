@@ -87,6 +87,23 @@ test('the sample run config passes pre-flight as it is', async () => {
   assert.equal(report.resources, 'ssh 127.0.0.1: 1 node, CPU only');
 });
 
+test('an unchanged clean dataset is not validated again; a changed one is', async () => {
+  const p = makeProject(CONFIG(), { 'data/train.jsonl': lines(40) });
+  const svc = new RunService({ root: p.root, settings: runSettings() });
+  assert.equal((await svc.preflight(p.configPath)).datasets[0]!.cached, undefined);
+  const again = await svc.preflight(p.configPath);
+  assert.equal(again.datasets[0]!.cached, true);
+  assert.equal(again.datasets[0]!.records, 40);
+  assert.match(formatPreflight(again, p.root), /unchanged since the last check/);
+  fs.appendFileSync(path.join(p.root, 'data/train.jsonl'), '{"messages": [{"role": "user"}]}\n');
+  const changed = await svc.preflight(p.configPath);
+  assert.equal(changed.datasets[0]!.cached, undefined);
+  assert.equal(changed.ok, false, 'the new broken record is found');
+  assert.equal((await svc.preflight(p.configPath)).datasets[0]!.cached, undefined, 'a dataset with problems is always checked again');
+  // Other settings, other answer: the cache is keyed by them too.
+  assert.equal((await new RunService({ root: p.root, settings: runSettings({}, { maxTokens: 77 }) }).preflight(p.configPath)).datasets[0]!.cached, undefined);
+});
+
 test('run records: ids, store, lookup by prefix and by name, project root discovery', () => {
   const p = makeProject(CONFIG());
   const store = new RunStore(p.root);

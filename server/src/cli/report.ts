@@ -6,9 +6,10 @@ import { ROLE_KEYS } from '../core/report/facts';
 import { collectDatasetFiles } from '../node/files';
 import { reportFiles } from '../node/report';
 import { reportPageHtml } from '../node/reportHtml';
+import { defaultWorkerCount, WorkerPool } from '../node/workerPool';
 import { CliUsageError, progressLine, SETTINGS_OPTIONS, settingsFromFlags } from './flags';
 
-export const REPORT_USAGE = '  tunekit report [--json] [--html FILE] [--domain PATH] [--tokenizer T] [--target T] [--max-tokens N] PATH...';
+export const REPORT_USAGE = '  tunekit report [--json] [--html FILE] [--domain PATH] [--tokenizer T] [--target T] [--max-tokens N] [--jobs N] PATH...';
 
 /** `tunekit report`: the dataset report (DIAGNOSTICS.md), as text, JSON (`--json`) or a self-contained page (`--html FILE`). */
 export async function reportCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
@@ -19,10 +20,13 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream, 
       json: { type: 'boolean', default: false },
       html: { type: 'string' },
       domain: { type: 'string' },
+      jobs: { type: 'string' },
       ...SETTINGS_OPTIONS,
     },
   });
   if (positionals.length === 0) throw new CliUsageError('report needs at least one PATH');
+  const jobs = values.jobs === undefined ? defaultWorkerCount() : Number(values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new CliUsageError('--jobs must be a positive whole number');
   const settings = settingsFromFlags(values);
   const { files, errors } = collectDatasetFiles(positionals);
   for (const e of errors) err.write(`tunekit: ${e}\n`);
@@ -40,10 +44,13 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream, 
     }
   }
   const progress = progressLine(err);
+  // Worker threads analyse the records of big files, as in `tunekit validate` (--jobs 1: this thread only).
+  const pool = jobs > 1 ? new WorkerPool(jobs) : undefined;
   let result;
   try {
     result = await reportFiles(files, sizes, {
       settings,
+      ...(pool ? { workers: pool } : {}),
       ...(values.domain !== undefined ? { domain: values.domain } : {}),
       onProgress: (done, total, file) => progress.update(`tunekit report: ${file} ${total > 0 ? Math.floor((done / total) * 100) : 100}%`),
     });
@@ -51,6 +58,8 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream, 
     progress.done();
     err.write(`tunekit: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file: ${(e as NodeJS.ErrnoException).path ?? ''}` : (e as Error).message}\n`);
     return 2;
+  } finally {
+    await pool?.close();
   }
   progress.done();
   for (const p of result.problems) err.write(`tunekit: ${p}\n`);

@@ -4,7 +4,7 @@ import { MarkupKind } from 'vscode-languageserver/node';
 import type { FormatContext } from '../core/formats';
 import { bindPlaceholder, kindNoun, listedMedia, resolveMedia, samePath } from '../core/media';
 import { parseRecord } from '../core/preview';
-import { rawOffsetInString } from '../core/records/locate';
+import { exceedsNesting, MAX_LOCATE_DEPTH, rawOffsetInString } from '../core/records/locate';
 import { estimateTokens } from '../core/tokens';
 import type { MediaRef } from '../core/types';
 import { mediaHoverMarkdown, recordHoverMarkdown } from '../node/hoverMarkdown';
@@ -82,6 +82,8 @@ interface MediaTarget {
 export function mediaTargetAt(text: string, offset: number, ctx: FormatContext): MediaTarget | undefined {
   const parsed = parseRecord(text, ctx);
   if (!parsed.sample || !parsed.scan) return undefined;
+  // jsonc-parser recurses per nesting level; a record nested thousands deep would overflow it.
+  if (exceedsNesting(text, MAX_LOCATE_DEPTH)) return undefined;
   const tree = parseTree(text);
   if (!tree) return undefined;
   let node: Node | undefined = findNodeAtOffset(tree, offset, true);

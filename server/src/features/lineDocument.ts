@@ -238,10 +238,18 @@ function hasLoneCr(text: string): boolean {
 /** Documents at least this long are kept as lines; smaller ones use the standard TextDocument. */
 export const LINE_DOCUMENT_MIN_CHARS = 1_000_000;
 
-/** `TextDocuments` configuration: big documents become `LineDocument`s, the rest standard ones. */
+/** JSON Lines documents, the ones validated line by line (a JSON array is re-read whole, so it gains nothing from lines). */
+function isJsonLines(uri: string, languageId: string): boolean {
+  const lower = uri.toLowerCase();
+  return languageId === 'jsonl' || lower.endsWith('.jsonl') || lower.endsWith('.ndjson');
+}
+
+/** `TextDocuments` configuration: big JSON Lines documents become `LineDocument`s, the rest standard ones. */
 export const lineDocuments: TextDocumentsConfiguration<TextDocument> = {
   create(uri, languageId, version, content) {
-    return content.length >= LINE_DOCUMENT_MIN_CHARS ? LineDocument.create(uri, languageId, version, content) : TextDocument.create(uri, languageId, version, content);
+    return content.length >= LINE_DOCUMENT_MIN_CHARS && isJsonLines(uri, languageId)
+      ? LineDocument.create(uri, languageId, version, content)
+      : TextDocument.create(uri, languageId, version, content);
   },
   update(document, changes, version) {
     if (document instanceof LineDocument) return document.update(changes, version);

@@ -5,6 +5,7 @@ import { buildReport, type DatasetReport, type ReportFileInput } from '../core/r
 import { defaultServices } from './services';
 import { tokenCounterFor } from './tokenizers';
 import { validateFile } from './validateFile';
+import type { WorkerPool } from './workerPool';
 
 /**
  * The dataset report of files on disk: each file is validated streaming (constant memory but for
@@ -24,6 +25,8 @@ export interface ReportFilesOptions {
   /** Progress over all files: bytes read so far of the total. */
   onProgress?: (done: number, total: number, file: string) => void;
   signal?: AbortSignal;
+  /** Worker threads for big files (they build their own services, token counter included). */
+  workers?: WorkerPool;
 }
 
 export interface FilesReport {
@@ -36,11 +39,12 @@ export interface FilesReport {
 export async function fileReportInput(
   file: string,
   shown: string,
-  opts: { settings: Settings; services: RuleServices; rootDir?: string; signal?: AbortSignal; onProgress?: (read: number, total: number) => void },
+  opts: { settings: Settings; services: RuleServices; rootDir?: string; signal?: AbortSignal; onProgress?: (read: number, total: number) => void; workers?: WorkerPool },
 ): Promise<ReportFileInput> {
   const result = await validateFile(file, {
     settings: opts.settings,
     services: opts.services,
+    ...(opts.workers ? { workers: opts.workers } : {}),
     ...(opts.rootDir ? { rootDir: opts.rootDir } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
@@ -62,6 +66,7 @@ export async function reportFiles(files: readonly string[], sizes: readonly numb
       await fileReportInput(file, shown, {
         settings: opts.settings,
         services,
+        ...(opts.workers ? { workers: opts.workers } : {}),
         ...(opts.rootDir ? { rootDir: opts.rootDir } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
         onProgress: (read) => opts.onProgress?.(before + read, total, shown),

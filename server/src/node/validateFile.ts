@@ -12,6 +12,7 @@ import { DatasetValidator, fileKindOf, type ValidationResult, type ValidationSes
 import { datasetInfoFor, readHead } from './files';
 import { defaultServices, settlerOf } from './services';
 import { NodeSpill, serializeExtra } from './spill';
+import { tokenCounterFor } from './tokenizers';
 import { WorkerPool, type JobConfig, type PoolJob, type WorkerServiceOptions } from './workerPool';
 
 export interface ValidateFileOptions {
@@ -125,7 +126,10 @@ export async function validateFile(file: string, opts: ValidateFileOptions): Pro
   };
   const total = fs.statSync(file).size;
   const useWorkers = opts.workers !== undefined && total >= (opts.minWorkerBytes ?? CHUNK_BYTES);
-  const services = useWorkers ? {} : (opts.services ?? servicesFromOptions(opts.serviceOptions));
+  // The token counter follows the settings (tunekit.tokenizer, target) unless the caller brings
+  // one, on this thread as in the workers (validateWorker.ts), so both paths count alike.
+  const given = opts.services ?? servicesFromOptions(opts.serviceOptions);
+  const services = useWorkers ? {} : 'tokenCounter' in given ? given : { ...given, tokenCounter: tokenCounterFor(opts.settings, formatContext.rootDir).counter };
   const validator = new DatasetValidator({ settings: opts.settings, formatContext, services });
   const session = validator.session(false);
   const spill = total >= (opts.spillBytes ?? SPILL_BYTES) ? new NodeSpill() : undefined;

@@ -24,6 +24,8 @@ export interface DatasetCheck {
   /** The first problems, formatted `line:col severity code message`. */
   problems: string[];
   format?: string;
+  /** A clean result reused from `.tunekit/cache/preflight.json` (the file has not changed since). */
+  cached?: boolean;
 }
 
 export interface PreflightReport {
@@ -75,12 +77,20 @@ export async function preflight(configPath: string, opts: PreflightOptions): Pro
   report.resources = describeResources(config.backend);
   const configDir = path.dirname(abs);
   const settings = opts.settings;
+  const cacheFile = opts.root ? path.join(opts.root, '.tunekit', 'cache', 'preflight.json') : undefined;
+  const cache = cacheFile ? readCache(cacheFile) : undefined;
   for (const d of config.datasets) {
     const file = path.resolve(configDir, d.path);
     const check: DatasetCheck = { path: d.path, abs: file, exists: fs.existsSync(file), records: 0, errors: 0, warnings: 0, problems: [] };
     report.datasets.push(check);
     if (!check.exists) {
       report.blockers.push(`${d.path}: no such file (paths are relative to ${path.basename(abs)}).`);
+      continue;
+    }
+    const key = cacheKey(file, settings);
+    const hit = key ? cache?.[file] : undefined;
+    if (hit && hit.key === key) {
+      Object.assign(check, { records: hit.records, cached: true }, hit.format ? { format: hit.format } : {});
       continue;
     }
     let findings: Finding[];
@@ -106,7 +116,11 @@ export async function preflight(configPath: string, opts: PreflightOptions): Pro
       if (settings.runs.allowWarnings) report.notes.push(`${d.path}: ${plural(check.warnings, 'warning')}, allowed by tunekit.runs.allowWarnings.`);
       else report.blockers.push(`${d.path}: ${plural(check.warnings, 'warning')}; fix them or set tunekit.runs.allowWarnings to launch anyway.`);
     }
+    // Only clean results are reused: a problem must be re-checked, since its cause (a missing
+    // image, a setting) may have been fixed without touching the dataset file.
+    if (cache && key && check.errors === 0 && check.warnings === 0) cache[file] = { key, records: check.records, ...(check.format ? { format: check.format } : {}) };
   }
+  if (cache && cacheFile) writeCache(cacheFile, cache);
   if (!opts.skipSizeCheck && config.recipe !== 'smoke') sizeChecks(config, report, settings);
   const missingSecrets = config.secrets.filter((s) => !opts.availableSecrets?.has(s));
   if (missingSecrets.length) report.blockers.push(`Secret${missingSecrets.length > 1 ? 's' : ''} ${missingSecrets.join(', ')} ${missingSecrets.length > 1 ? 'have' : 'has'} no value; set ${missingSecrets.length > 1 ? 'them' : 'it'} with "Tunekit: Set Secret" (or in the environment for the CLI).`);
@@ -134,6 +148,35 @@ function sizeChecks(config: RunConfig, report: PreflightReport, settings: Settin
   }
 }
 
+type PreflightCache = Record<string, { key: string; records: number; format?: string }>;
+
+/** What a validation result depends on: the file's size and mtime, and every setting. */
+function cacheKey(file: string, settings: Settings): string | undefined {
+  try {
+    const st = fs.statSync(file);
+    return JSON.stringify([st.size, st.mtimeMs, settings]);
+  } catch {
+    return undefined;
+  }
+}
+
+function readCache(file: string): PreflightCache {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as PreflightCache;
+  } catch {
+    return {};
+  }
+}
+
+function writeCache(file: string, cache: PreflightCache): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(cache));
+  } catch {
+    // A cache that cannot be written only costs a validation next time.
+  }
+}
+
 function plural(n: number, word: string): string {
   return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
 }
@@ -145,7 +188,7 @@ export function formatPreflight(r: PreflightReport, cwd = process.cwd()): string
   if (r.config && r.resources) lines.push(`  Runs on: ${r.resources} · recipe ${r.config.recipe}${r.config.model ? ` · model ${r.config.model}` : ''}`);
   for (const d of r.datasets) {
     const mark = !d.exists || d.errors > 0 ? '✖' : d.warnings > 0 ? '⚠' : '✔';
-    lines.push(`  ${mark} ${d.path}: ${d.exists ? `${plural(d.records, 'record')}${d.format ? ` (${d.format})` : ''}, ${plural(d.errors, 'error')}, ${plural(d.warnings, 'warning')}` : 'missing'}`);
+    lines.push(`  ${mark} ${d.path}: ${d.exists ? `${plural(d.records, 'record')}${d.format ? ` (${d.format})` : ''}, ${plural(d.errors, 'error')}, ${plural(d.warnings, 'warning')}${d.cached ? ' (unchanged since the last check)' : ''}` : 'missing'}`);
     for (const p of d.problems) lines.push(`      ${p}`);
   }
   for (const n of r.notes) lines.push(`  note: ${n}`);

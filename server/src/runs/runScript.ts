@@ -41,6 +41,8 @@ export const PROGRESS_PREFIX = '[tunekit-progress] ';
 export function runScript(input: RunScriptInput): string {
   const q = shellQuote;
   const grace = Math.max(1, Math.round(input.graceSeconds ?? 10));
+  // sed program that prefixes each progress line, so a log reader can pick them out.
+  const prefixSed = q(`s/^/${PROGRESS_PREFIX.replace(/[[\]]/g, '\\$&')}/`);
   const lines: string[] = [
     '#!/usr/bin/env bash',
     `# Tunekit run wrapper for run ${input.runId} (generated; do not edit).`,
@@ -109,7 +111,7 @@ export function runScript(input: RunScriptInput): string {
   // The trainer runs as a job of its own (set -m): its own process group, which cancel kills whole.
   lines.push('set -m', '(');
   if (input.echoProgress) {
-    lines.push(`  ( tail -n +1 -F ${q(input.echoProgress)} 2>/dev/null | sed -u ${q(`s/^/${PROGRESS_PREFIX.replace(/[[\]]/g, '\\$&')}/`)} ) &`);
+    lines.push(`  ( tail -n +1 -F ${q(input.echoProgress)} 2>/dev/null | sed -u ${prefixSed} ) &`);
   }
   input.steps.forEach((s, i) => {
     lines.push(`  echo ${q(`tunekit: step ${i + 1}/${input.steps.length}: ${s.label}`)}`);
@@ -127,6 +129,12 @@ export function runScript(input: RunScriptInput): string {
     'while kill -0 "$TRAINER" 2>/dev/null; do wait "$TRAINER"; CODE=$?; done',
     // After a trap interrupted `wait`, ask once more for the job's own exit status.
     'wait "$TRAINER" 2>/dev/null; tk_w=$?; [ "$tk_w" = 127 ] || CODE=$tk_w',
+    ...(input.echoProgress
+      ? [
+          // The follower may not have caught the last lines before the trainer ended: repeat the last one.
+          `tail -n 1 ${q(input.echoProgress)} 2>/dev/null | sed ${prefixSed}`,
+        ]
+      : []),
     // Helpers left in the trainer's group (log followers, stray workers) go with it.
     'if [ "$CANCELLED" = 1 ]; then',
     `  for _ in $(seq 1 ${grace * 5}); do tk_alive "$TRAINER" || break; sleep 0.2; done`,

@@ -15,9 +15,6 @@ export const CODE_SERVER_BIN = path.join(CODE_SERVER_DIR, 'node_modules', 'code-
 
 type Log = (line: string) => void;
 
-/** The Debian packages the offline install and the browser need (names for error messages). */
-export const APT_PACKAGES = ['libkrb5-dev', 'ripgrep', 'chromium'];
-
 function installEnv(tmpDir: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -29,6 +26,9 @@ function installEnv(tmpDir: string): NodeJS.ProcessEnv {
     // npm 11 announces that unreviewed install scripts will be blocked; this pinned, cached install
     // needs every native module's script (kerberos, node-pty, spdlog, argon2) to run.
     npm_config_dangerously_allow_all_scripts: 'true',
+    // node-gyp builds the native modules against these headers instead of downloading them
+    // from nodejs.org (offline machines); Debian's and NodeSource's nodejs ship them in /usr.
+    ...(process.execPath.startsWith('/usr/bin/') && fs.existsSync('/usr/include/node/node.h') ? { npm_config_nodedir: '/usr' } : {}),
     npm_config_audit: 'false',
     npm_config_fund: 'false',
     npm_config_update_notifier: 'false',
@@ -87,22 +87,35 @@ function seedRipgrepCache(codeServerPkg: string, workDir: string, tmpDir: string
   log(`seeded ${asset} with ${rg}`);
 }
 
-function requireCommand(cmd: string, pkg: string): void {
+function hasCommand(cmd: string): boolean {
   try {
     execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
   } catch {
-    throw new Error(`${cmd} not found: apt-get install -y ${pkg}`);
+    return false;
   }
+}
+
+/**
+ * Why code-server cannot be installed here (a missing Debian package), or undefined. The offline
+ * install builds native modules (kerberos, node-pty, spdlog, argon2) and seeds ripgrep from `rg`.
+ */
+export function installPrerequisiteProblem(): string | undefined {
+  if (os.platform() !== 'linux' || os.arch() !== 'x64') return 'the e2e installer supports linux x64 only';
+  for (const [cmd, pkg] of [['rg', 'ripgrep'], ['make', 'build-essential'], ['g++', 'build-essential'], ['python3', 'python3']] as const) {
+    if (!hasCommand(cmd)) return `${cmd} not found (apt-get install -y ${pkg}), needed to install code-server offline`;
+  }
+  if (!fs.existsSync('/usr/include/krb5.h') && !fs.existsSync('/usr/include/gssapi/gssapi.h')) {
+    return 'Kerberos headers not found (apt-get install -y libkrb5-dev), needed to build code-server';
+  }
+  return undefined;
 }
 
 /** Installs code-server into the cache folder unless a working install is already there. */
 export function ensureCodeServer(log: Log): void {
   if (codeServerProblem() === undefined) return;
-  if (os.platform() !== 'linux' || os.arch() !== 'x64') throw new Error('the e2e installer supports linux x64 only');
-  requireCommand('rg', 'ripgrep');
-  if (!fs.existsSync('/usr/include/krb5.h') && !fs.existsSync('/usr/include/gssapi/gssapi.h')) {
-    throw new Error('Kerberos headers missing (code-server builds the kerberos module): apt-get install -y libkrb5-dev');
-  }
+  const missing = installPrerequisiteProblem();
+  if (missing) throw new Error(missing);
   const started = Date.now();
   fs.rmSync(CODE_SERVER_DIR, { recursive: true, force: true });
   const workDir = path.join(CODE_SERVER_DIR, 'work');

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { codeServerCli, ensureCodeServer, makeProfile, startCodeServer, type ProfileDirs, type RunningCodeServer } from './codeServer';
+import { codeServerCli, codeServerProblem, ensureCodeServer, installPrerequisiteProblem, makeProfile, startCodeServer, type ProfileDirs, type RunningCodeServer } from './codeServer';
 import { descendants } from './processes';
 import { CHROMIUM, launchBrowser, Workbench } from './workbench';
 
@@ -19,15 +19,8 @@ function findRoot(dir: string): string {
 /** Why this machine cannot run the e2e suite (a missing system component), or undefined. */
 export function missingPrerequisite(): string | undefined {
   if (!fs.existsSync(CHROMIUM)) return `Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`;
-  try {
-    execFileSync('sh', ['-c', 'command -v rg'], { stdio: 'ignore' });
-  } catch {
-    return 'ripgrep not found (apt-get install -y ripgrep), needed to install code-server offline';
-  }
-  if (!fs.existsSync('/usr/include/krb5.h') && !fs.existsSync('/usr/include/gssapi/gssapi.h')) {
-    return 'Kerberos headers not found (apt-get install -y libkrb5-dev), needed to build code-server';
-  }
-  return undefined;
+  // The install's build prerequisites matter only until code-server is in the cache.
+  return codeServerProblem() === undefined ? undefined : installPrerequisiteProblem();
 }
 
 /** Settings for a quiet, deterministic workbench: no walkthroughs, trust prompts or auto-updates. */
@@ -88,11 +81,12 @@ export function packageExtension(outDir: string): string {
  */
 export async function startSession(): Promise<E2eSession> {
   ensureCodeServer(log);
-  const profile = makeProfile(USER_SETTINGS);
-  const cleanups: (() => Promise<void>)[] = [() => Promise.resolve(fs.rmSync(profile.root, { recursive: true, force: true }))];
+  const cleanups: (() => Promise<void>)[] = [];
   const close = async (): Promise<void> => {
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => log(`cleanup failed: ${String(err)}`));
   };
+  const profile = makeProfile(USER_SETTINGS);
+  cleanups.push(() => Promise.resolve(fs.rmSync(profile.root, { recursive: true, force: true })));
   try {
     const vsix = packageExtension(profile.root);
     log(codeServerCli(['--install-extension', vsix], profile).trim());
@@ -108,11 +102,12 @@ export async function startSession(): Promise<E2eSession> {
       .map((p) => p.pid);
     cleanups.push(async () => {
       await browser.close().catch(() => undefined);
+      // Normally all gone after close(); a pid still there is killed only if it is still Chromium.
       for (const pid of chromiumPids) {
         try {
-          process.kill(pid, 'SIGKILL');
+          if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('chrom')) process.kill(pid, 'SIGKILL');
         } catch {
-          // Already gone, as it should be after close().
+          // Already gone.
         }
       }
     });

@@ -210,6 +210,13 @@ export class Workbench {
     throw new Error(`the quick-fix menu has no focusable "${title}"`);
   }
 
+  /** Presses a button of the modal dialog (e.g. "Launch" in a confirmation). */
+  async pressDialogButton(label: string, timeoutMs = 120_000): Promise<void> {
+    const button = this.page.locator('.monaco-dialog-box .dialog-buttons .monaco-button', { hasText: label }).first();
+    await button.waitFor({ timeout: timeoutMs });
+    await button.click();
+  }
+
   async closeAllEditors(): Promise<void> {
     await this.runCommand('View: Close All Editors');
   }

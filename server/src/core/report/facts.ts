@@ -6,9 +6,11 @@ import { textSignature } from './minhash';
 import { tokenCounterOf } from './tokenCounter';
 
 /**
- * Per-record facts the dataset report aggregates (kept in `facts.extra.report`, cached with the
- * record's analysis, so a report over an edited file re-reads only the changed records). Never
- * the text itself: counts, and a 64-value MinHash signature for near-duplicates.
+ * Per-record facts the dataset report aggregates, cached with the record's analysis, so a report
+ * over an edited file re-reads only the changed records. Never the text itself: counts, and a
+ * 64-value MinHash signature for near-duplicates. Kept in `facts.extra.report` as one compact
+ * string (about 190 bytes a record instead of about 500 as an object with arrays), so a million
+ * records stay in memory next to the compact summary columns.
  */
 export interface ReportFacts {
   /** Characters per role: system, user, assistant (with tool calls), tool results. */
@@ -20,10 +22,34 @@ export interface ReportFacts {
   ik: number;
   /** User turns (exchanges). */
   ut: number;
-  /** The token counter's name (the same string object for every record, so it costs nothing). */
+  /** The token counter's name. */
   tk: string;
   /** MinHash signature of the record's text and media references. */
   sig?: string;
+}
+
+const NUMBERS = 11;
+
+/** Eleven 32-bit numbers as 22 UTF-16 units, then the signature. */
+export function encodeReportFacts(f: ReportFacts): string {
+  const nums = [...f.c, ...f.t, f.it, f.ik, f.ut];
+  const codes = new Array<number>(NUMBERS * 2);
+  for (let i = 0; i < NUMBERS; i++) {
+    const n = Math.min(0xffffffff, Math.max(0, Math.round(nums[i]!)));
+    codes[2 * i] = Math.floor(n / 0x10000);
+    codes[2 * i + 1] = n & 0xffff;
+  }
+  // One flat string: concatenating would keep a cons string of two parts alive per record.
+  if (f.sig) for (let i = 0; i < f.sig.length; i++) codes.push(f.sig.charCodeAt(i));
+  return String.fromCharCode(...codes);
+}
+
+export function decodeReportFacts(s: string, tk: string): ReportFacts | undefined {
+  if (s.length < NUMBERS * 2) return undefined;
+  const n = (i: number): number => s.charCodeAt(2 * i) * 0x10000 + s.charCodeAt(2 * i + 1);
+  const f: ReportFacts = { c: [n(0), n(1), n(2), n(3)], t: [n(4), n(5), n(6), n(7)], it: n(8), ik: n(9), ut: n(10), tk };
+  if (s.length > NUMBERS * 2) f.sig = s.slice(NUMBERS * 2);
+  return f;
 }
 
 export const ROLE_KEYS = ['system', 'user', 'assistant', 'tool'] as const;
@@ -32,16 +58,19 @@ export type RoleKey = (typeof ROLE_KEYS)[number];
 const ROLE_INDEX: Partial<Record<CanonicalRole, number>> = { system: 0, user: 1, assistant: 2, tool_call: 2, tool: 3 };
 
 export function reportFactsOf(extra: Record<string, unknown>): ReportFacts | undefined {
-  const r = extra['report'] as ReportFacts | undefined;
-  return r && Array.isArray(r.c) ? r : undefined;
+  const r = extra['report'];
+  return typeof r === 'string' ? decodeReportFacts(r, typeof extra['tokenizer'] === 'string' ? extra['tokenizer'] : 'estimate') : undefined;
 }
 
+/** The facts of the record being analysed, kept decoded for the rest of its analysis. */
+const current = new WeakMap<RecordRuleContext['facts'], ReportFacts>();
+
 /**
- * Lengths and tokens of a record (memoised on the facts: `too-long` and the report share one
+ * Lengths and tokens of a record (memoised per analysis: `too-long` and the report share one
  * count, so the diagnostic and the report's "over the limit" agree).
  */
 export function recordTokens(ctx: RecordRuleContext): ReportFacts {
-  const known = reportFactsOf(ctx.facts.extra);
+  const known = current.get(ctx.facts);
   if (known) return known;
   const counter = tokenCounterOf(ctx.services);
   const facts: ReportFacts = { c: [0, 0, 0, 0], t: [0, 0, 0, 0], it: 0, ik: 0, ut: 0, tk: counter.name };
@@ -75,7 +104,10 @@ export function recordTokens(ctx: RecordRuleContext): ReportFacts {
       facts.it += rule.tokens(width, height);
     }
   }
-  ctx.facts.extra['report'] = facts;
+  current.set(ctx.facts, facts);
+  ctx.facts.extra['report'] = encodeReportFacts(facts);
+  // The counter's name is the same string object for every record: a pointer, not a copy.
+  ctx.facts.extra['tokenizer'] = counter.name;
   return facts;
 }
 
@@ -95,6 +127,9 @@ export const reportFactsRule: RecordRule = {
       texts.join('\n'),
       ctx.sample.media.map((m) => m.ref),
     );
-    if (sig !== undefined) facts.sig = sig;
+    if (sig !== undefined) {
+      facts.sig = sig;
+      ctx.facts.extra['report'] = encodeReportFacts(facts);
+    }
   },
 };

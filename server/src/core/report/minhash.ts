@@ -15,8 +15,6 @@ const MAX_CHARS = 20_000;
 const BANDS = 8;
 const ROWS = 4;
 
-const WORD_RE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]|[\p{L}\p{N}]+/gu;
-
 function fnv1a(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
@@ -36,12 +34,51 @@ function mix(h: number): number {
   return h >>> 0;
 }
 
-/** Hashes of the word 3-grams of a text (words lowercased; CJK characters count as words). */
+/** Character classes: 0 separator, 1 word character, 2 a word by itself (CJK ideographs and kana). */
+const charClass = new Uint8Array(65536);
+const lowerOf = new Uint16Array(65536);
+const known = new Uint8Array(65536);
+const WORD_CHAR = /[\p{L}\p{N}\p{M}]/u;
+
+function classify(c: number): void {
+  const ch = String.fromCharCode(c);
+  let k = 0;
+  if ((c >= 0x3040 && c <= 0x30ff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xf900 && c <= 0xfaff)) k = 2;
+  else if (c >= 0xd800 && c <= 0xdfff) k = 1; // astral characters (emoji, rare scripts) stay inside words
+  else if (WORD_CHAR.test(ch)) k = 1;
+  charClass[c] = k;
+  const lower = ch.toLowerCase();
+  lowerOf[c] = lower.length === 1 ? lower.charCodeAt(0) : c;
+  known[c] = 1;
+}
+for (let c = 0; c < 128; c++) classify(c);
+
+/**
+ * Hashes of the word 3-grams of a text (words lowercased; CJK characters count as words). A hand
+ * scanner rather than a Unicode regex: it runs on every record of every validation.
+ */
 export function shingleHashes(text: string): number[] {
   const words: number[] = [];
-  WORD_RE.lastIndex = 0;
-  const src = text.length > MAX_CHARS ? text.slice(0, MAX_CHARS) : text;
-  for (let m = WORD_RE.exec(src); m !== null; m = WORD_RE.exec(src)) words.push(fnv1a(m[0].toLowerCase()));
+  const n = Math.min(text.length, MAX_CHARS);
+  let h = 0x811c9dc5;
+  let inWord = false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (!known[c]) classify(c);
+    const k = charClass[c]!;
+    if (k === 1) {
+      h = Math.imul(h ^ lowerOf[c]!, 0x01000193);
+      inWord = true;
+      continue;
+    }
+    if (inWord) {
+      words.push(h >>> 0);
+      h = 0x811c9dc5;
+      inWord = false;
+    }
+    if (k === 2) words.push(Math.imul(0x811c9dc5 ^ c, 0x01000193) >>> 0);
+  }
+  if (inWord) words.push(h >>> 0);
   if (words.length === 0) return [];
   if (words.length < 3) return [mix(words.reduce((a, w) => Math.imul(a, 31) + w, 17))];
   const out: number[] = [];
@@ -57,8 +94,8 @@ export function signatureOf(hashes: readonly number[]): string | undefined {
   if (hashes.length === 0) return undefined;
   const mins = new Uint32Array(SIG_SIZE).fill(0xffffffff);
   const filled = new Uint8Array(SIG_SIZE);
-  for (const h0 of hashes) {
-    const h = mix(h0 ^ 0x5bd1e995);
+  // Element hashes are already mixed (shingleHashes, textSignature): their bits are uniform.
+  for (const h of hashes) {
     const bin = h >>> BINS_SHIFT;
     const v = h & ((1 << BINS_SHIFT) - 1);
     if (!filled[bin] || v < mins[bin]!) {

@@ -88,7 +88,8 @@ export function epochsBySize(n: number): { suggested: number; min: number; max: 
 export function planTraining(input: PlanInput): TrainingPlan {
   const n = input.trainable;
   const items: PlanItem[] = [];
-  const recordsBasis = `${fmt(n)} trainable record${n === 1 ? '' : 's'}${input.samples !== n ? ` (of ${fmt(input.samples)}; ${fmt(input.samples - n)} have errors)` : ''}`;
+  const withErrors = input.samples - n;
+  const recordsBasis = `${fmt(n)} trainable record${n === 1 ? '' : 's'}${withErrors > 0 ? ` (of ${fmt(input.samples)}; ${fmt(withErrors)} ${withErrors === 1 ? 'has' : 'have'} errors)` : ''}`;
 
   // Epochs.
   let epochs: TrainingPlan['epochs'];
@@ -253,7 +254,7 @@ export function planTraining(input: PlanInput): TrainingPlan {
       level: 'warning',
       title: 'Deduplicate first',
       advice: 'Duplicates are trained on several times per epoch, which acts like extra epochs on them and overfits; remove them before choosing epochs.',
-      basis: `${fmt(input.duplicates)} exact and ${fmt(input.nearDuplicates)} near-duplicates (${pct(dupShare)} of the records)`,
+      basis: `${fmt(input.duplicates)} exact duplicate${input.duplicates === 1 ? '' : 's'} and ${fmt(input.nearDuplicates)} near-duplicate${input.nearDuplicates === 1 ? '' : 's'} (${pct(dupShare)} of the records)`,
     });
   }
   if (input.labels && input.labels.classes >= 2 && input.labels.imbalanceRatio >= 10) {
