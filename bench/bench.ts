@@ -155,8 +155,8 @@ async function cliMemory(file: Generated, rows: Row[]): Promise<void> {
   rows.push({
     figure: `3. tunekit validate peak RSS — ${path.basename(file.file)} (${mb(file.bytes)} JSON array)`,
     value: `${mb(rssBytes)} (${(took / 1000).toFixed(0)} s)`,
-    target: file.bytes >= 1e9 ? '< 300 MB' : '< 300 MB at 1 GB',
-    verdict: rssBytes < 300e6 ? 'met' : `missed (${(rssBytes / 300e6).toFixed(1)}×)`,
+    target: '< 300 MB at 1 GB',
+    verdict: file.bytes < 1e9 ? 'indicative (the target is for 1 GB: --big)' : rssBytes < 300e6 ? 'met' : `missed (${(rssBytes / 300e6).toFixed(1)}×)`,
   });
 }
 

@@ -87,12 +87,7 @@ describe('e2e: Tunekit in a real VS Code workbench (code-server + Chromium)', ()
     const mine = (r: ProblemRow[]): ProblemRow[] => r.filter((x) => x.source === 'tunekit' && x.file === 'openai/broken.jsonl');
     const rows = await wb.problems((r) => mine(r).length >= want.length, `${want.length} Tunekit problems for broken.jsonl`);
     await wb.screenshot('problems.png');
-    assert.deepEqual(
-      mine(rows)
-        .map(key)
-        .sort(),
-      want,
-    );
+    assert.deepEqual(mine(rows).map(key).sort(), want);
   });
 
   /** The session, or a visible skip naming what is missing: an absent feature is never a pass. */
@@ -110,9 +105,8 @@ describe('e2e: Tunekit in a real VS Code workbench (code-server + Chromium)', ()
     if (!s) return;
     const wb = s.workbench;
     await wb.openFile('multimodal/broken.jsonl');
-    await wb.hoverText('../images/sunset.png');
     const hover = wb.page.locator('.monaco-hover:not(.hidden)', { has: wb.page.locator('img') }).first();
-    await hover.waitFor({ timeout: 60_000 });
+    await wb.hoverUntil('../images/sunset.png', hover, 'a hover with an image over ../images/sunset.png');
     await wb.imagesRendered(hover, 'the hovered image to load');
     await wb.screenshot('hover.png');
     const size = await hover.locator('img').first().evaluate((img) => ({ w: (img as HTMLImageElement).naturalWidth, h: (img as HTMLImageElement).naturalHeight }));
@@ -212,6 +206,5 @@ describe('e2e: Tunekit in a real VS Code workbench (code-server + Chromium)', ()
     );
     assert.ok(rows.some((x) => x.file === 'openai/chat.jsonl' && x.code === 'unknown-role' && x.line >= lineCount));
     await wb.screenshot('restarted-server.png');
-    assert.ok(rows.some((x) => x.code === 'unknown-role'));
   });
 });

@@ -97,6 +97,16 @@ test('tunekit run launch samples/runs/smoke.tunekit.yaml over ssh to 127.0.0.1: 
   const logs = await cli(['run', 'logs', id, '--root', root, '--ssh-config', s.configFile]);
   assert.match(logs.stdout, /tunekit-smoke: done, final loss/);
   assert.ok(fs.existsSync(path.join(home, 'tunekit-runs', 'smoke', 'runs', id, 'status.json')), 'the run lives under the remote ~/tunekit-runs');
+  // Cancelling a finished run changes nothing; downloading again goes where it is told.
+  const cancel = await cli(['run', 'cancel', id, '--root', root, '--ssh-config', s.configFile]);
+  assert.equal(cancel.code, 0);
+  assert.match(cancel.stdout, /completed .*\(exit 0\)/);
+  const to = path.join(root, 'elsewhere');
+  const download = await cli(['run', 'download', id, '--root', root, '--ssh-config', s.configFile, '--to', to]);
+  assert.equal(download.code, 0, download.stderr);
+  assert.ok(fs.existsSync(path.join(to, 'adapter_model.bin')));
+  const list = await cli(['run', 'status', '--root', root]);
+  assert.match(list.stdout, new RegExp(`^${id}  completed`, 'm'));
 });
 
 test('launch → running with progress → completed (RunService), recorded under .tunekit/runs', async (t) => {
@@ -121,16 +131,22 @@ test('launch → running with progress → completed (RunService), recorded unde
   assert.ok(!files.some((f) => f.startsWith('checkpoint-')), 'checkpoints are not downloaded by default');
 });
 
-test('cancel kills the whole process group and is idempotent', async (t) => {
+test('cancel kills the whole process group (children that ignore TERM too) and is idempotent', async (t) => {
   const s = ready(t);
   if (!s) return;
-  const p = makeProject(smokeConfig('cancel', { steps: 100000, delay: 0.05 }), { 'data/train.jsonl': fs.readFileSync(SAMPLE_TRAIN) });
+  const yaml = `name: cancel
+recipe: command
+command: [bash, -c, "trap '' TERM; sleep 300 & sleep 301 & echo started; wait"]
+datasets: [{path: data/train.jsonl}]
+backend: {type: ssh, host: 127.0.0.1, remoteDir: ~/tunekit-runs, gpus: 0}
+`;
+  const p = makeProject(yaml, { 'data/train.jsonl': fs.readFileSync(SAMPLE_TRAIN) });
   const svc = service(p.root, s);
   const run = await svc.launch(p.configPath);
-  await waitUntil(async () => (await svc.refresh(run.id)).run.progress, 'training progress', 60_000, 200);
+  await waitUntil(async () => ((await svc.refresh(run.id, { logFrom: 0 })).logChunk ?? '').includes('started'), 'the trainer to start its children', 60_000, 200);
   const statusFile = path.join(run.workdir!, run.runDir, 'status.json');
   const pgid = parseWrapperStatus(fs.readFileSync(statusFile, 'utf8'))!.trainerPgid!;
-  assert.ok(liveProcessesInGroup(pgid).length > 0);
+  assert.ok(liveProcessesInGroup(pgid).length >= 3, 'bash and its two sleeps');
   const cancelled = await svc.cancel(run.id);
   assert.equal(cancelled.state, 'cancelled');
   assert.deepEqual(liveProcessesInGroup(pgid), [], 'the trainer and everything in its group is gone');

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { LaunchRefusedError, redact, RunService } from '../../server/src/runs/launch';
@@ -120,6 +121,22 @@ test('run records: ids, store, lookup by prefix and by name, project root discov
   assert.throws(() => store.save({ ...rec, id: '../escape' }), /not a run id/);
   fs.mkdirSync(path.join(p.root, 'sub', 'deeper'), { recursive: true });
   assert.equal(projectRootFor(path.join(p.root, 'sub', 'deeper', 'x.tunekit.yaml')), p.root);
+});
+
+test('a launch interrupted while preparing is reported as lost, not left running forever', async () => {
+  const p = makeProject(CONFIG(), { 'data/train.jsonl': lines(40) });
+  const store = new RunStore(p.root);
+  const base: RunRecord = { id: 'pf-x', name: 'pf', configPath: p.configPath, recipe: 'smoke', backend: 'ssh', resources: 'x', runDir: 'runs/pf-x', progressFile: '', state: 'syncing', createdAt: new Date().toISOString() };
+  // A pid no process has: the launcher died.
+  store.save({ ...base, launcher: { pid: 2 ** 22 + 12345, host: os.hostname() } });
+  const svc = new RunService({ root: p.root, settings: runSettings() });
+  const u = await svc.refresh('pf-x');
+  assert.equal(u.run.state, 'lost');
+  assert.match(u.run.detail!, /launch was interrupted/);
+  assert.deepEqual(svc.unfinished(), []);
+  // A launcher that is alive (this test) keeps the run as it is.
+  store.save({ ...base, id: 'pf-y', launcher: { pid: process.ppid, host: os.hostname() } });
+  assert.equal((await svc.refresh('pf-y')).run.state, 'syncing');
 });
 
 test('redact hides every secret value, wherever it appears', () => {

@@ -89,7 +89,13 @@ export function registerLargeFiles(context: vscode.ExtensionContext, client: Lan
     }
   };
 
+  // A big file rewritten on disk (a data pipeline's output) is offered or validated again.
+  const watcher = vscode.workspace.createFileSystemWatcher('**/*.{jsonl,ndjson,json}', true, false, true);
   context.subscriptions.push(
+    watcher,
+    watcher.onDidChange((uri) => {
+      if (seen.has(uri.toString()) && client.isRunning()) void checkTabs();
+    }),
     vscode.window.tabGroups.onDidChangeTabs(() => {
       if (client.isRunning()) void checkTabs();
     }),

@@ -36,6 +36,11 @@ export function scriptSafeJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
+/** Script text safe inside <script>: no closing tag, no HTML comment opener (they end or confuse the element). */
+function inlineSafe(js: string): string {
+  return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
+}
+
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function reportPageHtml(report: DatasetReport | undefined, opts: PageOptions): string {
@@ -44,7 +49,7 @@ export function reportPageHtml(report: DatasetReport | undefined, opts: PageOpti
   const csp = `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'${opts.cspSource ? `; font-src ${opts.cspSource}` : ''}`;
   const script = opts.scriptUri
     ? `<script nonce="${nonce}" src="${escapeHtml(opts.scriptUri)}"></script>`
-    : `<script nonce="${nonce}">${readViewScript().replace(/<\/(script)/gi, '<\\/$1')}</script>`;
+    : `<script nonce="${nonce}">${inlineSafe(readViewScript())}</script>`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

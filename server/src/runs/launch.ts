@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Settings } from '../core/settings';
 import { createBackend, type Backend, type PollResult } from './backends';
@@ -138,6 +139,7 @@ export class RunService {
       config,
     };
     if (backend.host) run.host = backend.host;
+    run.launcher = { pid: process.pid, host: os.hostname() };
     if (opts.resume) run.resumedFrom = { runId: opts.resume.from.id, checkpoint: opts.resume.plan.checkpoint };
     this.store.save(run);
     try {
@@ -195,6 +197,14 @@ export class RunService {
    */
   async refresh(id: string, opts: { logFrom?: number; force?: boolean } = {}): Promise<RunUpdate> {
     const run = this.mustGet(id);
+    if ((run.state === 'preparing' || run.state === 'syncing') && launcherGone(run)) {
+      run.state = 'lost';
+      run.exitCode = null;
+      run.detail = 'The launch was interrupted before the run started (Tunekit stopped while preparing or uploading); launch again.';
+      run.endedAt = new Date().toISOString();
+      this.store.save(run);
+      return { run, changed: true };
+    }
     const wantsLog = opts.logFrom !== undefined;
     if (isFinal(run.state) && !run.unreachable && !wantsLog && !opts.force) return { run, changed: false };
     if (!run.config || (!run.workdir && run.backend !== 'skypilot')) return { run, changed: false };
@@ -322,6 +332,18 @@ export class RunService {
     const r = this.store.find(id);
     if (!r) throw new Error(`No run "${id}" in ${this.store.dir}.`);
     return r;
+  }
+}
+
+/** Whether the process that was launching a run is gone (only knowable on the same machine). */
+function launcherGone(run: RunRecord): boolean {
+  if (!run.launcher || run.launcher.host !== os.hostname()) return false;
+  if (run.launcher.pid === process.pid) return false;
+  try {
+    process.kill(run.launcher.pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

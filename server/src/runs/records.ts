@@ -63,6 +63,8 @@ export interface RunRecord {
   downloadedTo?: string;
   /** Only for the poll request: the train.log offset to read from (never stored). */
   logOffset?: number;
+  /** The process that launched the run, to tell an interrupted launch from one in progress. */
+  launcher?: { pid: number; host: string };
   /** The config as launched (no secret values: those are never in a config), so a re-attach needs nothing else. */
   config?: RunConfig;
   /** Last time the remote side answered. */

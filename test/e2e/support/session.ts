@@ -65,13 +65,21 @@ const log = (line: string): void => {
 /** Packages the extension as a .vsix exactly as a release would (`vsce package`, bundles only). */
 export function packageExtension(outDir: string): string {
   const vsix = path.join(outDir, 'tunekit.vsix');
-  log('packaging the extension with vsce');
-  execFileSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', vsix], {
-    cwd: ROOT,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, npm_config_yes: 'true' },
-  });
-  return vsix;
+  // A build running beside this one (another terminal, a watcher) can rewrite a bundle while vsce
+  // zips it ("file data stream has unexpected number of bytes"); packaging again then succeeds.
+  for (let attempt = 1; ; attempt++) {
+    log('packaging the extension with vsce');
+    try {
+      execFileSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', vsix], {
+        cwd: ROOT,
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, npm_config_yes: 'true' },
+      });
+      return vsix;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
 }
 
 /**

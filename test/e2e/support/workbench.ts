@@ -144,6 +144,30 @@ export class Workbench {
     await this.page.mouse.move(box.x, box.y);
   }
 
+  /**
+   * Hovers `needle` until `shown` appears. The gesture is repeated (mouse away, then back), as a
+   * user would, because a hover asked for before the server knows the document answers nothing.
+   */
+  async hoverUntil(needle: string, shown: Locator, what: string, timeoutMs = 90_000): Promise<void> {
+    try {
+      await until(
+        what,
+        async () => {
+          await this.page.mouse.move(1, 1);
+          await this.hoverText(needle);
+          return shown
+            .waitFor({ timeout: 5_000 })
+            .then(() => true)
+            .catch(() => false);
+        },
+        timeoutMs,
+      );
+    } catch (err) {
+      await this.screenshot(`failed-${what.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`).catch(() => undefined);
+      throw err;
+    }
+  }
+
   /** Places the cursor on the first occurrence of `needle` by clicking it. */
   async clickText(needle: string): Promise<void> {
     await this.hoverText(needle);

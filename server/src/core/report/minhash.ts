@@ -134,14 +134,16 @@ export function similarity(a: string, b: string): number {
 
 /**
  * Finds, for each record added in order, an earlier record whose signature is at least
- * `threshold` similar. Memory: one open-addressing table of BANDS entries per record (typed
- * arrays), so a million records cost about 100 MB at most instead of millions of Map entries.
+ * `threshold` similar. Memory is typed arrays only: the signatures (128 bytes a record) and one
+ * open-addressing table of BANDS entries per record, about 200 MB for a million records instead
+ * of millions of objects and Map entries.
  */
 export class NearDuplicateIndex {
   private keys: Uint32Array;
   private values: Int32Array;
   private used = 0;
-  private readonly sigs: (string | undefined)[] = [];
+  private sigs: Uint16Array;
+  private hasSig: Uint8Array;
 
   constructor(
     private readonly threshold: number,
@@ -151,12 +153,36 @@ export class NearDuplicateIndex {
     while (cap < expected * BANDS * 2) cap *= 2;
     this.keys = new Uint32Array(cap);
     this.values = new Int32Array(cap).fill(-1);
+    this.sigs = new Uint16Array(Math.max(1, expected) * SIG_SIZE);
+    this.hasSig = new Uint8Array(Math.max(1, expected));
+  }
+
+  private store(id: number, sig: string): void {
+    if (id >= this.hasSig.length) {
+      const n = Math.max(id + 1, this.hasSig.length * 2);
+      const sigs = new Uint16Array(n * SIG_SIZE);
+      sigs.set(this.sigs);
+      this.sigs = sigs;
+      const has = new Uint8Array(n);
+      has.set(this.hasSig);
+      this.hasSig = has;
+    }
+    const o = id * SIG_SIZE;
+    for (let i = 0; i < SIG_SIZE; i++) this.sigs[o + i] = sig.charCodeAt(i);
+    this.hasSig[id] = 1;
+  }
+
+  private similarityTo(sig: string, id: number): number {
+    const o = id * SIG_SIZE;
+    let same = 0;
+    for (let i = 0; i < SIG_SIZE; i++) if (this.sigs[o + i] === sig.charCodeAt(i)) same++;
+    return same / SIG_SIZE;
   }
 
   /** Adds record `id` (ids must be added in increasing order); returns an earlier near-duplicate's id. */
   add(id: number, sig: string | undefined): { id: number; similarity: number } | undefined {
-    this.sigs[id] = sig;
     if (sig === undefined || sig.length !== SIG_SIZE) return undefined;
+    this.store(id, sig);
     let found: { id: number; similarity: number } | undefined;
     for (let b = 0; b < BANDS; b++) {
       let h = Math.imul(b + 1, 0x9e3779b1);
@@ -165,12 +191,9 @@ export class NearDuplicateIndex {
       const earlier = this.values[slot]!;
       if (earlier < 0) {
         this.insert(slot, h, id);
-      } else if (!found) {
-        const other = this.sigs[earlier];
-        if (other !== undefined) {
-          const s = similarity(sig, other);
-          if (s >= this.threshold) found = { id: earlier, similarity: s };
-        }
+      } else if (!found && this.hasSig[earlier]) {
+        const s = this.similarityTo(sig, earlier);
+        if (s >= this.threshold) found = { id: earlier, similarity: s };
       }
     }
     return found;

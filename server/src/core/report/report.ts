@@ -172,11 +172,14 @@ export function buildReport(files: readonly ReportFileInput[], opts: ReportOptio
   let imagesCounted = 0;
   let overMax = 0;
   const overMaxExamples: DatasetReport['tokens']['overMaxExamples'] = [];
-  const seen = new Map<string, { file: string; line: number }>();
+  // Exact duplicates by hash → the first record's id; ids locate records through typed arrays, not objects.
+  const seen = new Map<string, number>();
   let duplicates = 0;
   const total = files.reduce((a, f) => a + f.summaries.length, 0);
   const near = new NearDuplicateIndex(settings.report.nearDuplicateThreshold, total);
-  const nearWhere: { file: string; line: number }[] = [];
+  const idFile = new Uint16Array(total);
+  const idLine = new Float64Array(total);
+  const whereOf = (id: number): { file: string; line: number } => ({ file: files[idFile[id]!]!.path, line: idLine[id]! });
   let nearCount = 0;
   const nearExamples: DatasetReport['nearDuplicates']['examples'] = [];
   let understanding = 0;
@@ -188,13 +191,13 @@ export function buildReport(files: readonly ReportFileInput[], opts: ReportOptio
   // The counter each record was counted with (a service may be missing somewhere, e.g. a worker).
   const counters = new Set<string>();
 
-  for (const file of files) {
+  for (const [fileIndex, file] of files.entries()) {
     let fileTokens = 0;
     for (const s of file.summaries) {
       samples++;
-      const where = { file: file.path, line: s.line + 1 };
       const id = nextId++;
-      nearWhere[id] = where;
+      idFile[id] = fileIndex;
+      idLine[id] = s.line + 1;
       if (!s.ok || !s.format) {
         near.add(id, undefined);
         continue;
@@ -231,7 +234,7 @@ export function buildReport(files: readonly ReportFileInput[], opts: ReportOptio
         imagesCounted += image;
         if (t > settings.maxTokens) {
           overMax++;
-          if (overMaxExamples.length < maxExamples) overMaxExamples.push({ ...where, tokens: t });
+          if (overMaxExamples.length < maxExamples) overMaxExamples.push({ ...whereOf(id), tokens: t });
         }
         if (rf.ut === 1 && rf.c[2] >= GENERATION_MIN_CHARS) generation++;
         else understanding++;
@@ -239,16 +242,15 @@ export function buildReport(files: readonly ReportFileInput[], opts: ReportOptio
 
       let exact = false;
       if (s.hash !== undefined) {
-        const earlier = seen.get(s.hash);
-        if (earlier) {
+        if (seen.has(s.hash)) {
           duplicates++;
           exact = true;
-        } else seen.set(s.hash, where);
+        } else seen.set(s.hash, id);
       }
       const match = near.add(id, exact ? undefined : rf?.sig);
       if (match && !exact) {
         nearCount++;
-        if (nearExamples.length < maxExamples) nearExamples.push({ ...where, similarTo: nearWhere[match.id]!, similarity: round2(match.similarity) });
+        if (nearExamples.length < maxExamples) nearExamples.push({ ...whereOf(id), similarTo: whereOf(match.id), similarity: round2(match.similarity) });
       }
 
       const a = answerFactOf(s.extra);
