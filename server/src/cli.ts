@@ -1,13 +1,11 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseSettings, TARGETS, type Settings } from './core/settings';
-import { FORMAT_NAMES } from './core/types';
 import type { Finding } from './core/validator';
 import { collectDatasetFiles } from './node/files';
 import { validateFile } from './node/validateFile';
 import { defaultServices } from './node/services';
 import { defaultWorkerCount, WorkerPool } from './node/workerPool';
-import { progressLine } from './cli/flags';
+import { progressLine, settingsFromFlags, SETTINGS_OPTIONS } from './cli/flags';
 import { REPORT_USAGE, reportCommand } from './cli/report';
 import { SPLIT_USAGE, splitCommand } from './cli/split';
 import { CONVERT_USAGE, convertCommand } from './cli/convert';
@@ -67,49 +65,14 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   }
 }
 
-/** Settings from flags, through the same zod schema the editor uses. */
-function settingsFromFlags(values: Record<string, unknown>): Settings {
-  const raw: Record<string, unknown> = {};
-  if (values['target'] !== undefined) {
-    if (!(TARGETS as readonly string[]).includes(values['target'] as string)) throw new UsageError(`--target must be one of ${TARGETS.join(', ')}`);
-    raw['target'] = values['target'];
-  }
-  if (values['format'] !== undefined) {
-    const f = values['format'] as string;
-    if (f !== 'auto' && !(FORMAT_NAMES as readonly string[]).includes(f)) throw new UsageError(`--format must be auto or one of ${FORMAT_NAMES.join(', ')}`);
-    raw['format'] = f;
-  }
-  if (values['media-root'] !== undefined) raw['mediaRoot'] = path.resolve(values['media-root'] as string);
-  if (values['max-tokens'] !== undefined) {
-    const n = Number(values['max-tokens']);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-tokens must be a positive whole number');
-    raw['maxTokens'] = n;
-  }
-  if (values['max-problems'] !== undefined) raw['maxProblems'] = Number(values['max-problems']);
-  const rules: Record<string, string> = {};
-  for (const r of (values['rule'] as string[] | undefined) ?? []) {
-    const [code, level] = r.split('=');
-    if (!code || !level) throw new UsageError(`--rule takes CODE=LEVEL, got "${r}"`);
-    rules[code] = level;
-  }
-  if (Object.keys(rules).length) raw['rules'] = rules;
-  const { settings, problems } = parseSettings(raw);
-  if (problems.length) throw new UsageError(problems.join('; '));
-  return settings;
-}
-
 async function validateCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: {
       json: { type: 'boolean', default: false },
-      target: { type: 'string' },
-      format: { type: 'string' },
-      'media-root': { type: 'string' },
-      'max-tokens': { type: 'string' },
+      ...SETTINGS_OPTIONS,
       'max-problems': { type: 'string' },
-      rule: { type: 'string', multiple: true },
       jobs: { type: 'string' },
     },
   });

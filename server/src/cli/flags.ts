@@ -39,6 +39,11 @@ export function settingsFromFlags(values: Record<string, unknown>): Settings {
     raw['maxTokens'] = n;
   }
   if (values['tokenizer'] !== undefined) raw['tokenizer'] = values['tokenizer'];
+  if (values['max-problems'] !== undefined) {
+    const n = Number(values['max-problems']);
+    if (!Number.isInteger(n) || n < 1) throw new CliUsageError('--max-problems must be a positive whole number');
+    raw['maxProblems'] = n;
+  }
   const rules: Record<string, string> = {};
   for (const r of (values['rule'] as string[] | undefined) ?? []) {
     const [code, level] = r.split('=');
