@@ -5,7 +5,7 @@ import type { Target } from './settings';
  * Every diagnostic code Tunekit can report, with its default severity. Codes are public (users
  * configure them in `tunekit.rules`, quick fixes key on them): add freely, never rename.
  */
-export type Family = 'syntax' | 'structure' | 'media' | 'leakage' | 'qa';
+export type Family = 'syntax' | 'structure' | 'media' | 'leakage' | 'qa' | 'runs';
 
 interface CodeInfo {
   family: Family;
@@ -67,6 +67,8 @@ export const CODES = {
 
   'answer-not-in-options': { family: 'qa', severity: 'error', summary: 'A multiple-choice answer that is none of the options.' },
   'inconsistent-answer-format': { family: 'qa', severity: 'warning', summary: 'Answers of one file follow different shapes.' },
+
+  'run-config': { family: 'runs', severity: 'error', summary: 'A run config (*.tunekit.yaml) value the run config schema rejects.' },
 } satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

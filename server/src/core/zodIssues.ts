@@ -77,7 +77,7 @@ function flatten(issues: readonly z.core.$ZodIssue[], obj: JsonObject): z.core.$
         (branch) => branch.length > 0 && !branch.some((b) => b.path.length === 0 && (b.code === 'invalid_type' || b.code === 'invalid_value')),
       );
       if (actual !== null && typeof actual === 'object' && sameType) {
-        out.push(...flatten(sameType.map((b) => ({ ...b, path: [...i.path, ...b.path] }) as z.core.$ZodIssue), obj));
+        out.push(...flatten(sameType.map((b) => ({ ...b, path: [...i.path, ...b.path] })), obj));
         continue;
       }
     }
