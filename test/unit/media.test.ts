@@ -14,7 +14,7 @@ import { NodeMediaProbe } from '../../server/src/node/mediaProbe';
 import { sniffDataUri, sniffMedia } from '../../server/src/node/mediaSniff';
 import { validateFile } from '../../server/src/node/validateFile';
 import { defaultServices } from '../../server/src/node/services';
-import { FIXTURES } from '../helpers/fixtures';
+import { CORPUS, FIXTURES } from '../helpers/fixtures';
 import { mediaFixture, pngBytes, writePng } from '../helpers/images';
 
 function settings(raw: Record<string, unknown> = {}): Settings {
@@ -57,7 +57,7 @@ test('sniffMedia recognises video and audio containers by magic number, and reje
 });
 
 test('the real LLaMA-Factory corpus media are recognised (skip without ../shared/corpus)', (t) => {
-  const dir = path.resolve(__dirname, '..', '..', '..', 'shared', 'corpus', 'real', 'llamafactory', 'data', 'mllm_demo_data');
+  const dir = path.join(CORPUS, 'llamafactory', 'data', 'mllm_demo_data');
   if (!fs.existsSync(dir)) {
     if (process.env['CI'] === 'true') assert.fail(`${dir} is missing`);
     t.skip(`${dir} is absent`);
