@@ -2,10 +2,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { main } from '../../server/src/cli';
 import { llavaRecord, openaiRecord, rng } from '../helpers/generate';
+import { runCli } from '../helpers/cli';
 
 /** `tunekit validate` on a file big enough for worker threads: same output with any --jobs, progress only on a terminal. */
 
@@ -22,17 +21,6 @@ after(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function runCli(args: string[], tty = false): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  if (tty) (err as unknown as { isTTY: boolean }).isTTY = true;
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d: Buffer) => (stdout += d.toString()));
-  err.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await main(args, out, err);
-  return { code, stdout, stderr };
-}
 
 test('--jobs 1 (one thread) and --jobs 2 (worker threads) print the same diagnostics', async () => {
   const one = await runCli(['validate', '--json', '--max-problems', '100000', '--jobs', '1', file]);
