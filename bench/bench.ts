@@ -85,7 +85,7 @@ async function editor(records: number, edits: number, hovers: number, rows: Row[
     const f = await measureEditor(server, doc.file, edits, hovers);
     const p50 = percentile(f.edits, 50);
     const p95 = percentile(f.edits, 95);
-    process.stderr.write(`  open+validate ${ms(f.openAndValidateMs)}, ${f.diagnostics} diagnostics; edits p50 ${ms(p50)} p95 ${ms(p95)} max ${ms(Math.max(...f.edits))}\n`);
+    process.stderr.write(`  open → first diagnostics ${ms(f.firstDiagnosticsMs)}, complete ${ms(f.openAndValidateMs)}, ${f.diagnostics} diagnostics; edits p50 ${ms(p50)} p95 ${ms(p95)} max ${ms(Math.max(...f.edits))}\n`);
     const docName = `${path.basename(doc.file)} (${mb(doc.bytes)}, ${records.toLocaleString('en-US')} records)`;
     rows.push({
       figure: `2. one-character edit → refreshed diagnostics, p95 — ${docName}`,
@@ -94,8 +94,8 @@ async function editor(records: number, edits: number, hovers: number, rows: Row[
       verdict: p95 <= 15 ? 'met' : `missed (${(p95 / 15).toFixed(1)}×)`,
     });
     rows.push({
-      figure: `2. full validation of that document (open → diagnostics)`,
-      value: ms(f.openAndValidateMs),
+      figure: `2. full validation of that document (open → complete diagnostics, media probed)`,
+      value: `${ms(f.openAndValidateMs)} (first diagnostics, media probes still running: ${ms(f.firstDiagnosticsMs)})`,
       target: '≤ 1 s',
       verdict: f.openAndValidateMs <= 1000 ? 'met' : `missed (${(f.openAndValidateMs / 1000).toFixed(1)}×)`,
     });

@@ -62,19 +62,25 @@ const SETTLE_ROUNDS = 3;
 
 /**
  * Analyses records; those whose answer waits on background work (`volatile`: a media probe in
- * flight) are analysed again once `settle` resolves, so streamed results are complete.
+ * flight) are analysed again once `settle` resolves, so the answers are complete.
  */
+export async function analyzeSettled(records: readonly RawRecord[], analyze: (r: RawRecord) => RecordAnalysis, settle?: () => Promise<void>): Promise<RecordAnalysis[]> {
+  const analyses = records.map(analyze);
+  for (let round = 0; settle && round < SETTLE_ROUNDS && analyses.some((a) => a.volatile); round++) {
+    await settle();
+    for (let i = 0; i < analyses.length; i++) if (analyses[i]!.volatile) analyses[i] = analyze(records[i]!);
+  }
+  return analyses;
+}
+
+/** Analyses records, settled, and encodes them for transfer (see `analyzeSettled`). */
 export async function analyzeBatch(
   records: readonly RawRecord[],
   analyze: (r: RawRecord) => RecordAnalysis,
   settle?: () => Promise<void>,
   serializeExtra?: (extra: Record<string, unknown>) => Uint8Array,
 ): Promise<BatchOutput> {
-  const analyses = records.map(analyze);
-  for (let round = 0; settle && round < SETTLE_ROUNDS && analyses.some((a) => a.volatile); round++) {
-    await settle();
-    for (let i = 0; i < analyses.length; i++) if (analyses[i]!.volatile) analyses[i] = analyze(records[i]!);
-  }
+  const analyses = await analyzeSettled(records, analyze, settle);
   const encoder = new FactsEncoder(records.length, serializeExtra);
   const issues: [number, RelFinding[]][] = [];
   for (let i = 0; i < analyses.length; i++) {

@@ -106,6 +106,28 @@ export class DatasetValidator {
     return this.opts.settings;
   }
 
+  /** Record texts with a cached analysis. */
+  get cachedRecords(): number {
+    return this.cache.size;
+  }
+
+  /** Whether a record text's analysis is cached. */
+  isCached(text: string): boolean {
+    return this.cache.has(text);
+  }
+
+  /**
+   * Adds analyses made elsewhere (worker threads analysing a big document that was just opened,
+   * see node/prefill.ts) to the cache; the next validation then finds them. Answers still waiting
+   * on a media probe are not kept, as with the validator's own.
+   */
+  addAnalyses(texts: readonly string[], analyses: readonly RecordAnalysis[]): void {
+    for (let i = 0; i < texts.length; i++) {
+      const analysis = analyses[i];
+      if (analysis && !analysis.volatile && !this.cache.has(texts[i]!)) this.cache.set(texts[i]!, { analysis, seen: 0 });
+    }
+  }
+
   /** Forgets cached analyses (settings or media changed). */
   clearCache(): void {
     this.cache = new Map();

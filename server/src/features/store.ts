@@ -10,6 +10,7 @@ import { DatasetValidator, type FileKind, type ValidationResult } from '../core/
 import { datasetInfoFor, looksLikeJsonDataset } from '../node/files';
 import type { ClientInfo } from './context';
 import { LineDocument } from './lineDocument';
+import { prefillLines } from '../node/prefill';
 
 /** A validation of one document version. */
 export interface ValidatedDocument {
@@ -116,6 +117,10 @@ export class DocumentStore {
       state = this.createState(uri, filePath, kind, settings);
       this.states.set(uri, state);
     }
+    // A big JSON Lines document opened cold: worker threads analyse its records first (prefill.ts),
+    // then it is validated from the warm cache, as the document is by then.
+    const prefill = document instanceof LineDocument && kind === 'jsonl' ? prefillLines(state.validator, document) : undefined;
+    if (prefill && (await prefill)) return this.getResult(uri);
     const last = state.lastResult;
     const resultId = `${this.generation}:${document.version}`;
     if (last && last.resultId === resultId && state.kind === kind) {

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { analyzeBatch, analyzeJsonlChunk } from '../core/batch';
+import { analyzeBatch, analyzeJsonlChunk, analyzeSettled } from '../core/batch';
 import type { RuleServices } from '../core/rules';
 import { DatasetValidator } from '../core/validator';
 import type { RawRecord } from '../core/types';
@@ -62,6 +62,12 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply | undefined> {
       const out = await analyzeBatch(records, (r) => job.validator.analyze(r), job.settle, job.serialize);
       return { seq: msg.seq, ok: true, out };
     }
+    case 'analyses': {
+      const job = jobs.get(msg.job);
+      if (!job) return { seq: msg.seq, ok: false, error: `unknown job ${msg.job}` };
+      const records: RawRecord[] = msg.texts.map((text, index) => ({ index, offset: 0, line: 0, column: 0, text }));
+      return { seq: msg.seq, ok: true, out: await analyzeSettled(records, (r) => job.validator.analyze(r), job.settle) };
+    }
   }
 }
 
@@ -78,7 +84,7 @@ if (parentPort) {
         if (!reply) return;
         // Typed arrays are transferred, not copied.
         const transfer: ArrayBuffer[] = [];
-        if (reply.ok) {
+        if (reply.ok && !Array.isArray(reply.out)) {
           transfer.push(reply.out.facts.num.buffer as ArrayBuffer);
           if (reply.out.facts.extraBytes) transfer.push(reply.out.facts.extraBytes.buffer as ArrayBuffer, reply.out.facts.extraEnds!.buffer as ArrayBuffer);
           if ('lines' in reply.out) transfer.push(reply.out.lines.buffer as ArrayBuffer);

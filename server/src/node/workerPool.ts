@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { RecordAnalysis } from '../core/analyze';
 import type { BatchOutput, JsonlChunkOutput } from '../core/batch';
 import type { FormatContext } from '../core/formats';
 import type { Settings } from '../core/settings';
@@ -33,12 +34,15 @@ export type WorkerRequest =
   | { type: 'job'; job: number; config: JobConfig }
   | { type: 'endJob'; job: number }
   | { type: 'jsonl'; job: number; seq: number; bytes: ArrayBuffer; length: number; atFileStart: boolean }
-  | { type: 'records'; job: number; seq: number; texts: string[] };
+  | { type: 'records'; job: number; seq: number; texts: string[] }
+  | { type: 'analyses'; job: number; seq: number; texts: string[] };
 
-export type WorkerReply = { seq: number; ok: true; out: BatchOutput | JsonlChunkOutput } | { seq: number; ok: false; error: string };
+export type WorkerOutput = BatchOutput | JsonlChunkOutput | RecordAnalysis[];
+
+export type WorkerReply = { seq: number; ok: true; out: WorkerOutput } | { seq: number; ok: false; error: string };
 
 interface Pending {
-  resolve: (out: BatchOutput | JsonlChunkOutput) => void;
+  resolve: (out: WorkerOutput) => void;
   reject: (err: Error) => void;
 }
 
@@ -131,7 +135,7 @@ export class WorkerPool {
   }
 
   /** @internal Sends a batch to the least busy worker, with the job's config first if that worker has not seen it. */
-  dispatch(job: number, config: JobConfig, msg: WorkerRequest & { seq: number }, transfer: ArrayBuffer[]): Promise<BatchOutput | JsonlChunkOutput> {
+  dispatch(job: number, config: JobConfig, msg: WorkerRequest & { seq: number }, transfer: ArrayBuffer[]): Promise<WorkerOutput> {
     const w = this.pick();
     if (!w.jobs.has(job)) {
       w.jobs.add(job);
@@ -184,7 +188,13 @@ export class PoolJob {
   /** Analyses records given by their text. */
   records(texts: string[]): Promise<BatchOutput> {
     const seq = nextSeq++;
-    return this.pool.dispatch(this.id, this.config, { type: 'records', job: this.id, seq, texts }, []);
+    return this.pool.dispatch(this.id, this.config, { type: 'records', job: this.id, seq, texts }, []) as Promise<BatchOutput>;
+  }
+
+  /** The records' whole analyses (for a validator's cache: the editor's big documents, see prefill.ts). */
+  analyses(texts: string[]): Promise<RecordAnalysis[]> {
+    const seq = nextSeq++;
+    return this.pool.dispatch(this.id, this.config, { type: 'analyses', job: this.id, seq, texts }, []) as Promise<RecordAnalysis[]>;
   }
 
   end(): void {

@@ -56,11 +56,24 @@ interface FormatTally {
   share: number;
   /** Records with a format at all. */
   total: number;
+  /** Summaries counted (a summaries array only grows, while a streaming validation reads). */
+  records: number;
 }
 
-const FORMAT_INDEX: Readonly<Record<string, number>> = Object.fromEntries(FORMAT_NAMES.map((n, i) => [n, i]));
+const FORMAT_INDEX = new Map<string, number>(FORMAT_NAMES.map((n, i) => [n, i]));
+/** The last tally per summaries array: format-mismatch and the validation's dominant format ask for the same one. */
+const tallies = new WeakMap<readonly RecordSummary[], FormatTally>();
 
 function tallyFormats(summaries: readonly RecordSummary[]): FormatTally {
+  let tally = tallies.get(summaries);
+  if (!tally || tally.records !== summaries.length) {
+    tally = countFormats(summaries);
+    tallies.set(summaries, tally);
+  }
+  return tally;
+}
+
+function countFormats(summaries: readonly RecordSummary[]): FormatTally {
   const n = FORMAT_NAMES.length;
   const counts = new Array<number>(n).fill(0);
   const primary = new Array<number>(n).fill(0);
@@ -70,12 +83,12 @@ function tallyFormats(summaries: readonly RecordSummary[]): FormatTally {
   for (const s of summaries) {
     const candidates = s.candidates;
     for (let k = 0; k < candidates.length; k++) {
-      const i = FORMAT_INDEX[candidates[k]!]!;
+      const i = FORMAT_INDEX.get(candidates[k]!)!;
       if (counts[i] === 0) order.push(i);
       counts[i] = counts[i]! + 1;
     }
     if (s.format) {
-      const i = FORMAT_INDEX[s.format]!;
+      const i = FORMAT_INDEX.get(s.format)!;
       primary[i] = primary[i]! + 1;
       total++;
     }
@@ -89,7 +102,7 @@ function tallyFormats(summaries: readonly RecordSummary[]): FormatTally {
       bestCount = c;
     }
   }
-  return { dominant: best < 0 ? undefined : FORMAT_NAMES[best], share: bestCount, total };
+  return { dominant: best < 0 ? undefined : FORMAT_NAMES[best], share: bestCount, total, records: summaries.length };
 }
 
 /** The file's dominant format: the one most records fit (a record may fit several). */
