@@ -30,9 +30,7 @@ describe('e2e: launching a run from the editor', () => {
       }
       const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tunekit-e2e-home-'));
       sshd = await startSshd({ setEnv: { HOME: home } });
-      session = await startSession();
-      fs.mkdirSync(path.join(session.workspace, '.vscode'), { recursive: true });
-      fs.writeFileSync(path.join(session.workspace, '.vscode', 'settings.json'), JSON.stringify({ 'tunekit.runs.sshConfigFile': sshd.configFile }, null, 2));
+      session = await startSession({ workspaceSettings: { 'tunekit.runs.sshConfigFile': sshd.configFile } });
     },
     { timeout: 20 * 60_000 },
   );
@@ -61,9 +59,17 @@ describe('e2e: launching a run from the editor', () => {
     await dialog.filter({ hasText: 'Launch smoke on ssh 127.0.0.1: 1 node, CPU only?' }).waitFor({ timeout: 90_000 });
     await dialog.getByRole('button', { name: 'Launch', exact: true }).click();
     const toast = (text: string | RegExp) => page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
-    await toast(/Run smoke-\d{8}-\d{6}-[0-9a-f]{4} started on ssh 127\.0\.0\.1/).waitFor({ timeout: 120_000 });
+    // The "started" toast is transient (VS Code hides toasts after a while and shows at most a few),
+    // so wait for it or for the completion toast that follows it; the completion is what must hold.
+    const started = toast(/Run smoke-\d{8}-\d{6}-[0-9a-f]{4} started on ssh 127\.0\.0\.1/);
     const done = toast(/Run smoke completed \(exit code 0\) on ssh 127\.0\.0\.1: 1 node, CPU only after 30 steps/);
-    await done.waitFor({ timeout: 180_000 });
+    try {
+      await started.or(done).first().waitFor({ timeout: 180_000 });
+      await done.waitFor({ timeout: 180_000 });
+    } catch (err) {
+      await wb.screenshot('run-failed.png');
+      throw err;
+    }
     await wb.screenshot('run-completed.png');
     await done.getByRole('button', { name: 'Download Outputs' }).click();
     await toast(/Downloaded 4 files of smoke/).waitFor({ timeout: 120_000 });

@@ -87,7 +87,7 @@ export function packageExtension(outDir: string): string {
  * installed into a throwaway profile, a copy of samples/ opened as the workspace, and Chromium
  * showing it. `close` stops every process it started.
  */
-export async function startSession(): Promise<E2eSession> {
+export async function startSession(options: { workspaceSettings?: Record<string, unknown> } = {}): Promise<E2eSession> {
   ensureCodeServer(log);
   const cleanups: (() => Promise<void>)[] = [];
   const close = async (): Promise<void> => {
@@ -100,7 +100,14 @@ export async function startSession(): Promise<E2eSession> {
     log(codeServerCli(['--install-extension', vsix], profile).trim());
     // A copy, so scenarios that edit files or record runs never touch the repository's samples.
     const workspace = path.join(profile.root, 'samples');
-    fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true });
+    // Local run state (.tunekit/) of the repository's samples is not part of the scenario.
+    fs.cpSync(path.join(ROOT, 'samples'), workspace, { recursive: true, filter: (src) => path.basename(src) !== '.tunekit' });
+    if (options.workspaceSettings) {
+      // Written before the workbench opens: a settings file that appears later is picked up by a
+      // file watcher, too late for a scenario that acts at once.
+      fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+      fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify(options.workspaceSettings, null, 2));
+    }
     const codeServer = await startCodeServer(profile, workspace, log);
     cleanups.push(codeServer.stop);
     const browser = await launchBrowser();
