@@ -1,5 +1,4 @@
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { minimatch } from 'minimatch';
 import type { CancellationToken, WorkDoneProgressReporter } from 'vscode-languageserver/node';
 import type { Settings } from '../core/settings';
@@ -17,6 +16,7 @@ import {
 import type { ProblemCounts } from '../protocol/status';
 import { guarded, type Feature, type FeatureContext } from './context';
 import { toDiagnostic } from './diagnostics';
+import { filePathOf } from './store';
 
 /**
  * Validation from disk (`tunekit/validateFile`): for dataset files too big for the editor to sync
@@ -172,15 +172,6 @@ function workspaceRootOf(ctx: FeatureContext, file: string): string | undefined 
     if (!rel.startsWith('..') && !path.isAbsolute(rel)) return root;
   }
   return undefined;
-}
-
-function filePathOf(uri: string): string | undefined {
-  if (!uri.startsWith('file:')) return undefined;
-  try {
-    return fileURLToPath(uri);
-  } catch {
-    return undefined;
-  }
 }
 
 function baseName(uri: string): string {
