@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { seededRandom } from '../../server/src/core/split';
 
 /**
  * Synthetic datasets for `npm run bench`: deterministic (seeded), varied text so no two records
@@ -19,17 +20,8 @@ const WORDS = (
   'café naïve résumé answer question because therefore likely appears seems could would should also very'
 ).split(' ');
 
-/** mulberry32: a tiny seeded PRNG, so every run generates the same bytes. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (the split command's mulberry32), so every run generates the same bytes. */
+export const rng = seededRandom;
 
 function sentence(r: () => number, words: number): string {
   const out: string[] = [];
