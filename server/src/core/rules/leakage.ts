@@ -186,7 +186,7 @@ export const leakageRule: RecordRule = {
         code: 'unfilled-template-slot',
         path: first.piece.path,
         span: { start: first.hit.start, length: first.hit.end - first.hit.start },
-        message: `Template slot${names.length > 1 ? 's' : ''} ${listed} never filled in: the model learns to say ${names.length > 1 ? 'them' : 'it'} literally. Replace ${names.length > 1 ? 'them' : 'it'} with real values (LLaMA-Factory's identity data ships {{name}} / {{author}} for you to replace) or drop the record.`,
+        message: `Template slot${names.length > 1 ? 's' : ''} ${listed} never filled in: the model learns to say ${names.length > 1 ? 'them' : 'it'} literally. Replace ${names.length > 1 ? 'them' : 'it'} with real values${names.some((n) => n === '{{name}}' || n === '{{author}}') ? " (LLaMA-Factory's identity data ships {{name}} / {{author}} for you to replace)" : ''} or drop the record.`,
         data: { slots: names },
       });
     }
