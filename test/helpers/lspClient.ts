@@ -286,9 +286,10 @@ function applyRangeChange(text: string, c: { range: { start: { line: number; cha
   return text.slice(0, offset(c.range.start)) + c.text + text.slice(offset(c.range.end));
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+/** Settles like `p`, or rejects after `ms` (naming `what` when given): a hang detector, not a timing assertion. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what?: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    const timer = setTimeout(() => reject(new Error(what ? `${what} did not answer within ${ms} ms` : `timed out after ${ms} ms`)), ms);
     p.then(
       (v) => {
         clearTimeout(timer);

@@ -6,7 +6,7 @@ import { DEFAULT_SETTINGS } from '../../server/src/core/settings';
 import { DatasetValidator } from '../../server/src/core/validator';
 import { ROOT } from '../helpers/fixtures';
 import { FUZZ_ITERATIONS, FUZZ_SEED, PATHOLOGICAL, Prng, randomBytesDocument, randomDocument, seedRecords } from '../helpers/fuzz';
-import { brief, fileUri, LspClient } from '../helpers/lspClient';
+import { brief, fileUri, LspClient, withTimeout } from '../helpers/lspClient';
 
 /**
  * The real server over stdio under hostile input: it never dies, answers every pull, and after
@@ -19,19 +19,7 @@ const doc = (name: string): string => fileUri(path.join(ROOT, 'test', 'lsp', 'do
 const HANG_LIMIT_MS = 60_000;
 
 function withDeadline<T>(p: Promise<T>, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not answer within ${HANG_LIMIT_MS} ms`)), HANG_LIMIT_MS);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
+  return withTimeout(p, HANG_LIMIT_MS, what);
 }
 
 function lineLengths(text: string): number[] {

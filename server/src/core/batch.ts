@@ -1,4 +1,5 @@
 import type { LocatedIssue, RecordAnalysis } from './analyze';
+import { mapFixEdits } from './fixes';
 import { JsonlSplitter } from './records/jsonl';
 import { toRelative, type RelativeRange } from './records/positions';
 import { FactsEncoder, type EncodedFacts } from './summaryStore';
@@ -47,12 +48,7 @@ export function relFinding(text: string, issue: LocatedIssue): RelFinding {
   const f: RelFinding = { code: issue.code, severity: issue.severity, message: issue.message, rel: issue.rel };
   if (issue.data) f.data = issue.data;
   if (issue.fixes) {
-    f.fixes = issue.fixes.map((fix) => ({
-      title: fix.title,
-      safe: fix.safe,
-      ...(fix.groupKey ? { groupKey: fix.groupKey } : {}),
-      edits: fix.edits.map((e) => ({ rel: toRelative(text, e), newText: e.newText })),
-    }));
+    f.fixes = mapFixEdits(issue.fixes, (e) => ({ rel: toRelative(text, e), newText: e.newText }));
   }
   return f;
 }

@@ -53,3 +53,14 @@ export function applyRecordEdits(text: string, edits: readonly RecordEdit[]): st
   for (const e of sorted) out = out.slice(0, e.start) + e.newText + out.slice(e.end);
   return out;
 }
+
+/**
+ * Re-expresses each fix's edits in another position space (record offsets → record-relative
+ * lines → absolute lines), keeping the fix's title, safety and group.
+ */
+export function mapFixEdits<E, T>(
+  fixes: readonly { title: string; safe: boolean; groupKey?: string; edits: readonly E[] }[],
+  place: (edit: E) => T,
+): { title: string; safe: boolean; groupKey?: string; edits: T[] }[] {
+  return fixes.map((fix) => ({ title: fix.title, safe: fix.safe, ...(fix.groupKey ? { groupKey: fix.groupKey } : {}), edits: fix.edits.map(place) }));
+}

@@ -1,6 +1,7 @@
 import { analyzeRecord, resolveSeverity, type LocatedIssue, type RecordAnalysis } from './analyze';
 import { relFinding, type BatchOutput, type RelFinding } from './batch';
 import { SummaryStore, type ExtraSpill } from './summaryStore';
+import { mapFixEdits } from './fixes';
 import type { FormatContext } from './formats';
 import { JsonArrayScanner, type ArrayProblem } from './records/jsonArray';
 import { JsonlSplitter } from './records/jsonl';
@@ -232,7 +233,7 @@ export class DatasetValidator {
         };
         if (issue.data) finding.data = issue.data;
         if (issue.fixes) {
-          finding.fixes = issue.fixes.map((f) => ({ ...f, edits: f.edits.map((e) => ({ range: toAbsolute(s.line, s.column, e.rel), newText: e.newText })) }));
+          finding.fixes = mapFixEdits(issue.fixes, (e) => ({ range: toAbsolute(s.line, s.column, e.rel), newText: e.newText }));
         }
         out.push(finding);
       }
@@ -366,12 +367,7 @@ export function placeFinding(index: number, line: number, column: number, issue:
   };
   if (issue.data) f.data = issue.data;
   if (issue.fixes) {
-    f.fixes = issue.fixes.map((fix) => ({
-      title: fix.title,
-      safe: fix.safe,
-      ...(fix.groupKey ? { groupKey: fix.groupKey } : {}),
-      edits: fix.edits.map((e) => ({ range: toAbsolute(line, column, e.rel), newText: e.newText })),
-    }));
+    f.fixes = mapFixEdits(issue.fixes, (e) => ({ range: toAbsolute(line, column, e.rel), newText: e.newText }));
   }
   return f;
 }

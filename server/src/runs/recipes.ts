@@ -71,6 +71,17 @@ export function planRecipe(input: RecipeInput): RecipePlan {
   }
 }
 
+/**
+ * The stages a recipe trains, in order, with their datasets. A two-stage run that resumes in stage
+ * 2 from a recorded stage-1 output skips stage 1 (`skipStage1`; stage 2 then starts from that output).
+ */
+function stagesToTrain(input: RecipeInput): { stages: { stage: 1 | 2 | undefined; ds: BundledDataset[] }[]; skipStage1: boolean } {
+  const all = stagesOf(input.datasets);
+  const skipStage1 = all.length === 2 && input.resume?.stage === 2 && input.resume.stage1Output !== undefined;
+  const stages = all.filter((stage) => !(stage === 1 && skipStage1)).map((stage) => ({ stage, ds: input.datasets.filter((d) => d.stage === stage) }));
+  return { stages, skipStage1 };
+}
+
 function stagesOf(datasets: BundledDataset[]): (1 | 2 | undefined)[] {
   return datasets.some((d) => d.stage) ? [1, 2] : [undefined];
 }
@@ -104,11 +115,8 @@ function llamafactoryPlan(input: RecipeInput): RecipePlan {
   const h = config.hyperparameters;
   const files: RecipePlan['files'] = [{ path: 'data/dataset_info.json', content: llamafactoryDatasetInfo(input.datasets) }];
   const steps: TrainStep[] = [];
-  const stages = stagesOf(input.datasets);
-  const skipStage1 = stages.length === 2 && input.resume?.stage === 2 && input.resume.stage1Output !== undefined;
-  for (const stage of stages) {
-    if (stage === 1 && skipStage1) continue;
-    const ds = input.datasets.filter((d) => d.stage === stage);
+  const { stages, skipStage1 } = stagesToTrain(input);
+  for (const { stage, ds } of stages) {
     const isStage1 = stage === 1;
     const outputDir = stage === 1 ? `${runDir}/output/stage1` : `${runDir}/output`;
     const cfg: Record<string, unknown> = {
@@ -164,11 +172,8 @@ function msSwiftPlan(input: RecipeInput): RecipePlan {
   const { config, runDir } = input;
   const h = config.hyperparameters;
   const steps: TrainStep[] = [];
-  const stages = stagesOf(input.datasets);
-  const skipStage1 = stages.length === 2 && input.resume?.stage === 2 && input.resume.stage1Output !== undefined;
-  for (const stage of stages) {
-    if (stage === 1 && skipStage1) continue;
-    const ds = input.datasets.filter((d) => d.stage === stage);
+  const { stages, skipStage1 } = stagesToTrain(input);
+  for (const { stage, ds } of stages) {
     const isStage1 = stage === 1;
     const total = ds.reduce((s, d) => s + d.records, 0);
     const weights = ds.reduce((s, d) => s + d.ratio, 0);
