@@ -2,9 +2,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Finding } from './core/validator';
 import { collectDatasetFiles } from './node/files';
-import { validateFile } from './node/validateFile';
-import { defaultServices } from './node/services';
-import { defaultWorkerCount, WorkerPool } from './node/workerPool';
+import { servicesFromOptions, validateFile } from './node/validateFile';
+import { defaultWorkerCount, limitHeapGrowth, WorkerPool } from './node/workerPool';
 import { progressLine, settingsFromFlags, SETTINGS_OPTIONS } from './cli/flags';
 import { REPORT_USAGE, reportCommand } from './cli/report';
 import { SPLIT_USAGE, splitCommand } from './cli/split';
@@ -85,10 +84,11 @@ async function validateCommand(args: string[], out: NodeJS.WritableStream, err: 
   const totals = { error: 0, warning: 0, info: 0, hint: 0 };
   let records = 0;
   let ioFailure = errors.length > 0;
-  // One media probe for every file: datasets that share images probe each image once.
-  const services = defaultServices();
+  // One media probe for every file (the streaming one: a small cache, so memory does not grow with the file).
+  const services = servicesFromOptions();
   // Worker threads analyse the records of big files (--jobs 1: all on this thread); each worker
   // has its own media probe, shared by the files it sees.
+  limitHeapGrowth();
   const pool = jobs > 1 ? new WorkerPool(jobs) : undefined;
   const progress = progressLine(err);
   for (const file of files) {

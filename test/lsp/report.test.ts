@@ -24,6 +24,19 @@ describe('language server: dataset report', () => {
     await client.stop();
   });
 
+  test('an open document validated before the report still gets near-duplicates (its facts are recorded once a report is asked)', async () => {
+    const uri = doc('mixed-open.jsonl');
+    await client.open(uri, fs.readFileSync(path.join(FIXTURES, 'report', 'mixed.jsonl'), 'utf8'));
+    // Validating alone records no near-duplicate signatures (the costliest per-record fact).
+    assert.ok((await client.diagnostics(uri)).some((d) => d.code === 'duplicate-sample'));
+    const first = await client.request<ReportResult>('tunekit/report', { uris: [uri] });
+    assert.equal(first.report!.nearDuplicates.count, 1, 'line 8 is line 7 with one word changed');
+    assert.deepEqual(first.report!.nearDuplicates.examples.map((e) => [e.line, e.similarTo.line]), [[8, 7]]);
+    // Diagnostics are unchanged by the switch.
+    assert.ok((await client.diagnostics(uri)).some((d) => d.code === 'duplicate-sample'));
+    await client.close(uri);
+  });
+
   test('an open document is reported from its current text, and the report follows an edit', async () => {
     const uri = doc('animals.jsonl');
     const lines = ['cat', 'cat', 'dog', 'bird'].map((l, i) => labelled(i, l));

@@ -94,3 +94,43 @@ test('the columns take a small fraction of what summary objects do', () => {
   // 13 numeric columns: about 80 bytes a record, capacity doubling included (objects take ~800).
   assert.ok(store.columnBytes / 100_000 < 160, `${store.columnBytes / 100_000} bytes a record`);
 });
+
+test('pages of many records read back exactly: widened values, ids present and absent, extras here and there', () => {
+  // Three and a half pages of 4,096 records, in uneven batches; values that need 8, 16, 32 and
+  // 64 bits (fractions, -0, NaN-free hashes and absent ones) land in different pages.
+  const n = 4096 * 3 + 2000;
+  const facts: RecordFacts[] = [];
+  for (let i = 0; i < n; i++) {
+    const f = base({
+      turns: i % 5000 === 7 ? 70_000 : i % 7,
+      approxTokens: i % 1000 === 3 ? -0 : i % 333 === 1 ? 12.25 : i * 3,
+      extent: { line: 0, character: 0, endLine: i % 2, endCharacter: i % 4096 === 100 ? 2 ** 32 - 1 : 40 + (i % 300) },
+      media: { image: i % 3, video: i === 9000 ? 300 : 0, audio: 0 },
+      extra: i % 10 === 0 ? { n: i } : {},
+    });
+    if (i % 4 === 1) delete f.hash;
+    else f.hash = (i * 7919 + 1).toString(36);
+    // Ids: absent, empty, non-ASCII, long, and a page (the third) where none has one.
+    if (i >= 8192 && i < 12288) delete f.id;
+    else if (i % 6 === 0) delete f.id;
+    else if (i % 6 === 1) f.id = '';
+    else if (i % 6 === 2) f.id = `é-${i}-✓`;
+    else if (i % 6 === 3) f.id = `long-${'x'.repeat(i % 50)}-${i}`;
+    else f.id = String(i);
+    facts.push(f);
+  }
+  const lines = facts.map((_, i) => (i === 5000 ? 2 ** 40 : i * 2));
+  const columns = facts.map((_, i) => (i === 6000 ? 0.5 : i % 3));
+  const store = new SummaryStore();
+  for (let from = 0, size = 1; from < n; from += size, size = size * 3 + 1) {
+    const enc = new FactsEncoder(1);
+    const to = Math.min(n, from + size);
+    for (let i = from; i < to; i++) enc.add(facts[i]!);
+    store.append(structuredClone(enc.take()), lines.slice(from, to), columns.slice(from, to));
+  }
+  const want = facts.map((f, i) => ({ ...f, index: i, line: lines[i]!, column: columns[i]! }));
+  assert.equal(store.length, n);
+  for (let i = 0; i < n; i++) assert.deepStrictEqual(store.get(i), want[i], `record ${i}`);
+  // Mostly small values: a few bytes a field, not 8 (a 64-bit column) per field.
+  assert.ok(store.columnBytes / n < 80, `${store.columnBytes / n} bytes a record`);
+});

@@ -173,12 +173,119 @@ function fitsColumns(f: RecordFacts): boolean {
   return true;
 }
 
-/** Grows a typed array to hold at least `n` elements. */
-function grow<T extends Float64Array | Uint32Array | Uint8Array | Int8Array>(a: T, n: number, make: (len: number) => T): T {
-  if (n <= a.length) return a;
-  const b = make(Math.max(n, a.length * 2));
-  b.set(a);
-  return b;
+/** Records per page of a column: columns grow a page at a time, never copied. */
+const PAGE_BITS = 12;
+const PAGE = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE - 1;
+
+type Page = Uint8Array | Uint16Array | Uint32Array | Float64Array;
+
+/** Whether `v` can be stored in `page` and read back identical (`-0`, fractions, negatives and NaN need 64-bit floats). */
+function fits(page: Page, v: number): boolean {
+  if (page instanceof Float64Array) return true;
+  if (!Number.isInteger(v) || v < 0 || Object.is(v, -0)) return false;
+  return page instanceof Uint8Array ? v <= 0xff : page instanceof Uint16Array ? v <= 0xffff : v <= 0xffffffff;
+}
+
+/** The narrowest page type holding the page's values and `v`. */
+function widen(page: Page, v: number): Page {
+  const candidates: ((n: number) => Page)[] = [(n) => new Uint16Array(n), (n) => new Uint32Array(n), (n) => new Float64Array(n)];
+  for (const make of candidates) {
+    const wider = make(PAGE);
+    if (wider.BYTES_PER_ELEMENT > page.BYTES_PER_ELEMENT && fits(wider, v)) {
+      wider.set(page);
+      return wider;
+    }
+  }
+  throw new Error('unreachable: a Float64Array page holds any number');
+}
+
+/**
+ * A column of numbers, lossless and compact: pages of `PAGE` records start one byte a value and
+ * widen (16, 32 bits, then 64-bit floats) only where a value needs it. Most facts are small
+ * counts, so most pages stay one or two bytes a record. Written in order (`set` at `length` or
+ * below), read anywhere.
+ */
+class NumberColumn {
+  private readonly pages: Page[] = [];
+
+  get(i: number): number {
+    return this.pages[i >>> PAGE_BITS]![i & PAGE_MASK]!;
+  }
+
+  set(i: number, v: number): void {
+    const p = i >>> PAGE_BITS;
+    let page = this.pages[p];
+    if (page === undefined) {
+      while (this.pages.length <= p) this.pages.push(new Uint8Array(PAGE));
+      page = this.pages[p]!;
+    }
+    if (!fits(page, v)) page = this.pages[p] = widen(page, v);
+    page[i & PAGE_MASK] = v;
+  }
+
+  get byteLength(): number {
+    let n = 0;
+    for (const p of this.pages) n += p.byteLength;
+    return n;
+  }
+}
+
+/** Longest joined string of a page of ids (V8 strings stop at ~2^29 characters). */
+const MAX_JOINED_IDS = 1 << 26;
+
+/**
+ * Record ids, compact: a full page's ids become one string (ids are mostly short, and a string
+ * each would cost ~30 bytes of header and pointer), with `2 × end + present` per record (where
+ * its id ends in that string; present 0 for a record without id). The page being filled keeps its
+ * ids as they came.
+ */
+class IdColumn {
+  private readonly joined: (string | (string | undefined)[])[] = [];
+  private readonly ends = new NumberColumn();
+  private filling: (string | undefined)[] = [];
+  private chars = 0;
+
+  push(i: number, id: string | undefined): void {
+    this.filling.push(id);
+    if (id !== undefined) this.chars += id.length;
+    if ((i & PAGE_MASK) === PAGE_MASK) this.seal(i);
+  }
+
+  get(i: number): string | undefined {
+    const p = i >>> PAGE_BITS;
+    const page = p < this.joined.length ? this.joined[p]! : this.filling;
+    if (typeof page !== 'string') return page[i & PAGE_MASK];
+    const code = this.ends.get(i);
+    if ((code & 1) === 0) return undefined;
+    const start = (i & PAGE_MASK) === 0 ? 0 : Math.floor(this.ends.get(i - 1) / 2);
+    return page.slice(start, Math.floor(code / 2));
+  }
+
+  get byteLength(): number {
+    let n = this.ends.byteLength;
+    for (const j of this.joined) n += typeof j === 'string' ? j.length : j.length * 8;
+    return n + this.filling.length * 8;
+  }
+
+  private seal(last: number): void {
+    const ids = this.filling;
+    this.filling = [];
+    const chars = this.chars;
+    this.chars = 0;
+    if (chars > MAX_JOINED_IDS) {
+      this.joined.push(ids);
+      return;
+    }
+    const first = last - PAGE_MASK;
+    let end = 0;
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k];
+      if (id !== undefined) end += id.length;
+      this.ends.set(first + k, end * 2 + (id === undefined ? 0 : 1));
+    }
+    this.joined.push(ids.join(''));
+  }
 }
 
 /**
@@ -200,24 +307,31 @@ export interface ExtraSpill {
  */
 export class SummaryStore {
   private n = 0;
-  private flags = new Uint8Array(1024);
-  private format = new Int8Array(1024);
-  private candidates = new Float64Array(1024);
-  private media = new Uint32Array(1024 * 3);
-  private turns = new Uint32Array(1024);
-  private tokens = new Float64Array(1024);
-  private extent = new Uint32Array(1024 * 4);
-  private hash = new Float64Array(1024);
-  private line = new Float64Array(1024);
-  private column = new Float64Array(1024);
-  private ids: (string | undefined)[] = [];
-  /** `extra` per record (undefined when empty); rule families keep their per-record facts there. */
-  private extras: (Record<string, unknown> | undefined)[] = [];
+  private readonly flags = new NumberColumn();
+  /** Index in FORMAT_NAMES plus one (0: absent). */
+  private readonly format = new NumberColumn();
+  private readonly candidates = new NumberColumn();
+  private readonly image = new NumberColumn();
+  private readonly video = new NumberColumn();
+  private readonly audio = new NumberColumn();
+  private readonly turns = new NumberColumn();
+  private readonly tokens = new NumberColumn();
+  private readonly extentLine = new NumberColumn();
+  private readonly extentCharacter = new NumberColumn();
+  private readonly extentEndLine = new NumberColumn();
+  private readonly extentEndCharacter = new NumberColumn();
+  private readonly hash = new NumberColumn();
+  private readonly line = new NumberColumn();
+  private readonly column = new NumberColumn();
+  private readonly ids = new IdColumn();
+  /** `extra` per record (undefined when empty); rule families keep their per-record facts there. Filled only once a batch brings one. */
+  private readonly extras: (Record<string, unknown> | undefined)[] = [];
   private readonly verbatim = new Map<number, RecordFacts>();
   private readonly candidateLists = new Map<number, FormatName[]>();
   /** Spilled `extra` facts: where each record's bytes are (length 0: none). */
-  private extraPos = new Float64Array(0);
-  private extraLen = new Uint32Array(0);
+  private readonly extraPos = new NumberColumn();
+  private readonly extraLen = new NumberColumn();
+  private spilled = 0;
 
   constructor(private readonly spill?: ExtraSpill) {}
 
@@ -229,42 +343,45 @@ export class SummaryStore {
   append(batch: EncodedFacts, line: ArrayLike<number>, column: ArrayLike<number>): void {
     const start = this.n;
     const end = start + batch.count;
-    this.reserve(end);
     const src = batch.num;
     for (let k = 0; k < batch.count; k++) {
       const i = start + k;
       const o = k * NUM_FIELDS;
-      this.flags[i] = src[o + Field.Flags]!;
-      this.format[i] = src[o + Field.Format]!;
-      this.candidates[i] = src[o + Field.Candidates]!;
-      this.media[i * 3] = src[o + Field.Image]!;
-      this.media[i * 3 + 1] = src[o + Field.Video]!;
-      this.media[i * 3 + 2] = src[o + Field.Audio]!;
-      this.turns[i] = src[o + Field.Turns]!;
-      this.tokens[i] = src[o + Field.ApproxTokens]!;
-      this.extent[i * 4] = src[o + Field.ExtentLine]!;
-      this.extent[i * 4 + 1] = src[o + Field.ExtentCharacter]!;
-      this.extent[i * 4 + 2] = src[o + Field.ExtentEndLine]!;
-      this.extent[i * 4 + 3] = src[o + Field.ExtentEndCharacter]!;
-      this.hash[i] = src[o + Field.Hash]!;
-      this.line[i] = line[k]!;
-      this.column[i] = column[k]!;
-      this.ids.push(batch.ids[k]);
-      this.extras.push(undefined);
+      this.flags.set(i, src[o + Field.Flags]!);
+      this.format.set(i, src[o + Field.Format]! + 1);
+      this.candidates.set(i, src[o + Field.Candidates]!);
+      this.image.set(i, src[o + Field.Image]!);
+      this.video.set(i, src[o + Field.Video]!);
+      this.audio.set(i, src[o + Field.Audio]!);
+      this.turns.set(i, src[o + Field.Turns]!);
+      this.tokens.set(i, src[o + Field.ApproxTokens]!);
+      this.extentLine.set(i, src[o + Field.ExtentLine]!);
+      this.extentCharacter.set(i, src[o + Field.ExtentCharacter]!);
+      this.extentEndLine.set(i, src[o + Field.ExtentEndLine]!);
+      this.extentEndCharacter.set(i, src[o + Field.ExtentEndCharacter]!);
+      this.hash.set(i, src[o + Field.Hash]!);
+      this.line.set(i, line[k]!);
+      this.column.set(i, column[k]!);
+      this.ids.push(i, batch.ids[k]);
     }
-    for (const [k, extra] of batch.extras) this.extras[start + k] = extra;
+    if (batch.extras.length > 0) {
+      while (this.extras.length < start) this.extras.push(undefined);
+      for (const [k, extra] of batch.extras) {
+        while (this.extras.length < start + k) this.extras.push(undefined);
+        this.extras.push(extra);
+      }
+    }
     if (batch.extraBytes && batch.extraEnds) {
       if (!this.spill) throw new Error('SummaryStore: serialised extra facts need an ExtraSpill');
-      this.extraPos = grow(this.extraPos, end, (l) => new Float64Array(l));
-      this.extraLen = grow(this.extraLen, end, (l) => new Uint32Array(l));
       const base = batch.extraBytes.length > 0 ? this.spill.append(batch.extraBytes) : 0;
       let from = 0;
       for (let k = 0; k < batch.count; k++) {
         const to = batch.extraEnds[k]!;
-        this.extraPos[start + k] = base + from;
-        this.extraLen[start + k] = to - from;
+        this.extraPos.set(start + k, base + from);
+        this.extraLen.set(start + k, to - from);
         from = to;
       }
+      this.spilled = end;
     }
     for (const [k, facts] of batch.verbatim) this.verbatim.set(start + k, facts);
     this.n = end;
@@ -272,28 +389,27 @@ export class SummaryStore {
 
   /** Builds record `i`'s summary (a fresh object each call). */
   get(i: number): RecordSummary {
-    if ((this.flags[i]! & 2) !== 0) return { ...this.verbatim.get(i)!, index: i, line: this.line[i]!, column: this.column[i]! };
+    if ((this.flags.get(i) & 2) !== 0) return { ...this.verbatim.get(i)!, index: i, line: this.line.get(i), column: this.column.get(i) };
     const s: RecordSummary = {
-      ok: (this.flags[i]! & 1) === 1,
-      candidates: this.candidatesOf(this.candidates[i]!),
-      media: { image: this.media[i * 3]!, video: this.media[i * 3 + 1]!, audio: this.media[i * 3 + 2]! },
-      turns: this.turns[i]!,
-      approxTokens: this.tokens[i]!,
-      extent: { line: this.extent[i * 4]!, character: this.extent[i * 4 + 1]!, endLine: this.extent[i * 4 + 2]!, endCharacter: this.extent[i * 4 + 3]! },
-      extra: this.extras[i] ?? this.spilledExtra(i) ?? {},
+      ok: (this.flags.get(i) & 1) === 1,
+      candidates: this.candidatesOf(this.candidates.get(i)),
+      media: { image: this.image.get(i), video: this.video.get(i), audio: this.audio.get(i) },
+      turns: this.turns.get(i),
+      approxTokens: this.tokens.get(i),
+      extent: { line: this.extentLine.get(i), character: this.extentCharacter.get(i), endLine: this.extentEndLine.get(i), endCharacter: this.extentEndCharacter.get(i) },
+      extra: (i < this.extras.length ? this.extras[i] : undefined) ?? this.spilledExtra(i) ?? {},
       index: i,
-      line: this.line[i]!,
-      column: this.column[i]!,
+      line: this.line.get(i),
+      column: this.column.get(i),
     };
-    const f = this.format[i]!;
-    if (f >= 0) s.format = FORMAT_NAMES[f]!;
-    const h = this.hash[i]!;
+    const f = this.format.get(i);
+    if (f > 0) s.format = FORMAT_NAMES[f - 1]!;
+    const h = this.hash.get(i);
     if (!Number.isNaN(h)) s.hash = h.toString(36);
-    const id = this.ids[i];
+    const id = this.ids.get(i);
     if (id !== undefined) s.id = id;
     return s;
   }
-
   /**
    * The summaries as a read-only array (what `DatasetRule.check` takes): indexing, `length`,
    * iteration and the array methods work; each access builds the summary anew.
@@ -335,26 +451,34 @@ export class SummaryStore {
   }
 
   private spilledExtra(i: number): Record<string, unknown> | undefined {
-    const len = i < this.extraLen.length ? this.extraLen[i]! : 0;
-    return len > 0 ? this.spill!.decode(this.spill!.read(this.extraPos[i]!, len)) : undefined;
+    const len = i < this.spilled ? this.extraLen.get(i) : 0;
+    return len > 0 ? this.spill!.decode(this.spill!.read(this.extraPos.get(i), len)) : undefined;
   }
 
-  /** Bytes held by the columns (for the benchmark's memory figure). */
+  /** Bytes held by the columns and ids (for the benchmark's memory figure). */
   get columnBytes(): number {
-    return (
-      this.flags.byteLength +
-      this.format.byteLength +
-      this.candidates.byteLength +
-      this.media.byteLength +
-      this.turns.byteLength +
-      this.tokens.byteLength +
-      this.extent.byteLength +
-      this.hash.byteLength +
-      this.line.byteLength +
-      this.column.byteLength +
-      this.extraPos.byteLength +
-      this.extraLen.byteLength
-    );
+    const columns = [
+      this.flags,
+      this.format,
+      this.candidates,
+      this.image,
+      this.video,
+      this.audio,
+      this.turns,
+      this.tokens,
+      this.extentLine,
+      this.extentCharacter,
+      this.extentEndLine,
+      this.extentEndCharacter,
+      this.hash,
+      this.line,
+      this.column,
+      this.extraPos,
+      this.extraLen,
+    ];
+    let n = this.ids.byteLength + this.extras.length * 8;
+    for (const c of columns) n += c.byteLength;
+    return n;
   }
 
   private candidatesOf(packed: number): FormatName[] {
@@ -367,18 +491,5 @@ export class SummaryStore {
       this.candidateLists.set(packed, list);
     }
     return list;
-  }
-
-  private reserve(n: number): void {
-    this.flags = grow(this.flags, n, (l) => new Uint8Array(l));
-    this.format = grow(this.format, n, (l) => new Int8Array(l));
-    this.candidates = grow(this.candidates, n, (l) => new Float64Array(l));
-    this.media = grow(this.media, n * 3, (l) => new Uint32Array(l));
-    this.turns = grow(this.turns, n, (l) => new Uint32Array(l));
-    this.tokens = grow(this.tokens, n, (l) => new Float64Array(l));
-    this.extent = grow(this.extent, n * 4, (l) => new Uint32Array(l));
-    this.hash = grow(this.hash, n, (l) => new Float64Array(l));
-    this.line = grow(this.line, n, (l) => new Float64Array(l));
-    this.column = grow(this.column, n, (l) => new Float64Array(l));
   }
 }

@@ -55,6 +55,11 @@ export class LineDocument implements TextDocument, LineSource {
     return this.lines[i]!;
   }
 
+  /** All lines, for a caller comparing them with an earlier copy (read only, valid until the next edit). */
+  lineTexts(): readonly string[] {
+    return this.lines;
+  }
+
   lineOffset(i: number): number {
     this.ensureStarts(i);
     return this.starts[i]!;

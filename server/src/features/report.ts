@@ -66,6 +66,7 @@ async function report(ctx: FeatureContext, params: ReportParams, token: Cancella
       const shown = shownPath(ctx, uri, filePath);
       if (ctx.documents.get(uri)) {
         // Open documents: the store's validation, whose per-record cache makes an edit cheap.
+        ctx.store.includeReportFacts(uri);
         const result = await ctx.store.getResult(uri);
         if (!result?.isDataset) {
           problems.push(`${shown} is not a dataset file.`);

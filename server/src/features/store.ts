@@ -56,6 +56,8 @@ const HEAD_CHARS = 65536;
  */
 export class DocumentStore {
   private readonly states = new Map<string, DocumentState>();
+  /** Open documents a report was asked for: their validations carry the report's facts. */
+  private readonly reportUris = new Set<string>();
   private readonly settingsCache = new Map<string, Promise<Settings>>();
   private readonly servicesProviders: ServicesProvider[] = [];
   private readonly validated = new Emitter<DocumentState>();
@@ -90,6 +92,18 @@ export class DocumentStore {
   /** Adds services to every validator created from now on (call at registration, before documents open). */
   provideServices(provider: ServicesProvider): void {
     this.servicesProviders.push(provider);
+  }
+
+  /**
+   * From now on the document's validations also record the facts only the report reads (the
+   * near-duplicate signatures): a report was asked for it. Its records are analysed again once.
+   */
+  includeReportFacts(uri: string): void {
+    this.reportUris.add(uri);
+    const state = this.states.get(uri);
+    if (!state || state.validator.reportFacts) return;
+    state.validator.enableReportFacts();
+    delete state.lastResult;
   }
 
   /** The state of an open dataset document, if it was validated since its settings last changed. */
@@ -219,7 +233,7 @@ export class DocumentStore {
     const services: RuleServices = {};
     for (const provide of this.servicesProviders) Object.assign(services, provide({ uri, filePath, settings }));
     const formatContext = { ...(datasetInfo ? { datasetInfo } : {}), ...(filePath ? this.fileContext(filePath) : {}) };
-    const validator = new DatasetValidator({ settings, formatContext, services });
+    const validator = new DatasetValidator({ settings, formatContext, services, reportFacts: this.reportUris.has(uri) });
     return { uri, filePath, kind, settings, datasetInfo, validator, validations: 0 };
   }
 
@@ -267,6 +281,7 @@ export class DocumentStore {
     this.states.delete(uri);
     this.settingsCache.delete(uri);
     this.datasetUris.delete(uri);
+    this.reportUris.delete(uri);
   }
 }
 

@@ -45,7 +45,7 @@ export function prefillLines(validator: DatasetValidator, doc: LineSource, pool:
 async function run(validator: DatasetValidator, texts: string[], pool: WorkerPool): Promise<boolean> {
   const formatContext: Partial<typeof validator.formatContext> = { ...validator.formatContext };
   delete formatContext.settings;
-  const job = pool.startJob({ settings: validator.settings, formatContext, services: {} });
+  const job = pool.startJob({ settings: validator.settings, formatContext, services: {}, reportFacts: validator.reportFacts });
   try {
     const batches: Promise<void>[] = [];
     for (let i = 0; i < texts.length; i += BATCH_RECORDS) {

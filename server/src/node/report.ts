@@ -43,6 +43,7 @@ export async function fileReportInput(
 ): Promise<ReportFileInput> {
   const result = await validateFile(file, {
     settings: opts.settings,
+    reportFacts: true,
     services: opts.services,
     ...(opts.workers ? { workers: opts.workers } : {}),
     ...(opts.rootDir ? { rootDir: opts.rootDir } : {}),

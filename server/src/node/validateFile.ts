@@ -10,7 +10,8 @@ import type { Settings } from '../core/settings';
 import type { RawRecord } from '../core/types';
 import { DatasetValidator, fileKindOf, type ValidationResult, type ValidationSession } from '../core/validator';
 import { datasetInfoFor, readHead } from './files';
-import { defaultServices, settlerOf } from './services';
+import { inBatchScope, probeFromOptions } from './mediaProbe';
+import { settlerOf } from './services';
 import { NodeSpill, serializeExtra } from './spill';
 import { tokenCounterFor } from './tokenizers';
 import { WorkerPool, type JobConfig, type PoolJob, type WorkerServiceOptions } from './workerPool';
@@ -32,6 +33,8 @@ export interface ValidateFileOptions {
   signal?: AbortSignal;
   /** The workspace folder holding the file: relative media paths never resolve above it. */
   rootDir?: string;
+  /** Record the facts only the dataset report reads (`ValidatorOptions.reportFacts`). */
+  reportFacts?: boolean;
 }
 
 /** Files from this size on keep per-record `extra` facts on disk (see node/spill.ts). */
@@ -53,6 +56,7 @@ interface Executor {
 class LocalExecutor implements Executor {
   readonly parallelism = 1;
   private readonly settle: (() => Promise<void>) | undefined;
+  private readonly probe: unknown;
 
   constructor(
     private readonly analyze: (r: RawRecord) => RecordAnalysis,
@@ -60,14 +64,16 @@ class LocalExecutor implements Executor {
     private readonly serialize: ((extra: Record<string, unknown>) => Uint8Array) | undefined,
   ) {
     this.settle = settlerOf(services);
+    this.probe = services['mediaProbe'];
   }
 
   jsonl(buf: Buffer, length: number, atFileStart: boolean): Promise<JsonlChunkOutput> {
-    return analyzeJsonlChunk(buf.toString('utf8', 0, length), atFileStart, this.analyze, this.settle, this.serialize);
+    const text = buf.toString('utf8', 0, length);
+    return inBatchScope(this.probe, this.analyze, this.settle, (analyze, settle) => analyzeJsonlChunk(text, atFileStart, analyze, settle, this.serialize));
   }
 
   records(records: RawRecord[]): Promise<BatchOutput> {
-    return analyzeBatch(records, this.analyze, this.settle, this.serialize);
+    return inBatchScope(this.probe, this.analyze, this.settle, (analyze, settle) => analyzeBatch(records, analyze, settle, this.serialize));
   }
 
   end(): void {}
@@ -97,10 +103,13 @@ class PoolExecutor implements Executor {
   }
 }
 
-/** Services built from plain options (what a worker does; here for analysis on this thread). */
+/**
+ * Services built from plain options (what a worker does; here for analysis on this thread). The
+ * media probe is the streaming one unless `streaming: false`: its memory does not grow with the file.
+ */
 export function servicesFromOptions(opts: WorkerServiceOptions = {}): RuleServices {
-  if (opts.mediaProbe === false) return {};
-  return defaultServices(opts.mediaProbe ? { mediaProbe: opts.mediaProbe } : {});
+  const probe = probeFromOptions({ streaming: true, ...opts });
+  return probe ? { mediaProbe: probe } : {};
 }
 
 /** Batches in flight, kept in file order and placed in that order; a file problem waits its turn between batches. */
@@ -130,13 +139,13 @@ export async function validateFile(file: string, opts: ValidateFileOptions): Pro
   // one, on this thread as in the workers (validateWorker.ts), so both paths count alike.
   const given = opts.services ?? servicesFromOptions(opts.serviceOptions);
   const services = useWorkers ? {} : 'tokenCounter' in given ? given : { ...given, tokenCounter: tokenCounterFor(opts.settings, formatContext.rootDir).counter };
-  const validator = new DatasetValidator({ settings: opts.settings, formatContext, services });
+  const validator = new DatasetValidator({ settings: opts.settings, formatContext, services, reportFacts: opts.reportFacts === true });
   const session = validator.session(false);
   const spill = total >= (opts.spillBytes ?? SPILL_BYTES) ? new NodeSpill() : undefined;
   session.compactSummaries(spill);
   let executor: Executor;
   if (useWorkers) {
-    const config: JobConfig = { settings: opts.settings, formatContext, services: opts.serviceOptions ?? {}, serializeExtras: spill !== undefined };
+    const config: JobConfig = { settings: opts.settings, formatContext, services: { streaming: true, ...opts.serviceOptions }, serializeExtras: spill !== undefined, reportFacts: opts.reportFacts === true };
     executor = new PoolExecutor(opts.workers!, opts.workers!.startJob(config));
   } else {
     executor = new LocalExecutor((r) => validator.analyze(r), services, spill ? serializeExtra : undefined);
@@ -171,6 +180,8 @@ export async function validateFile(file: string, opts: ValidateFileOptions): Pro
   } finally {
     executor.end();
   }
+  // A big file's dataset rules need memory on this thread; idle workers would keep theirs meanwhile.
+  if (useWorkers && spill) opts.workers!.releaseIdle();
   return session.end();
 }
 

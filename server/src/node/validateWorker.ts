@@ -3,7 +3,8 @@ import { analyzeBatch, analyzeJsonlChunk, analyzeSettled } from '../core/batch';
 import type { RuleServices } from '../core/rules';
 import { DatasetValidator } from '../core/validator';
 import type { RawRecord } from '../core/types';
-import { defaultServices, settlerOf } from './services';
+import { inBatchScope, probeFromOptions } from './mediaProbe';
+import { settlerOf } from './services';
 import { serializeExtra } from './spill';
 import { tokenCounterFor } from './tokenizers';
 import type { JobConfig, WorkerReply, WorkerRequest, WorkerServiceOptions } from './workerPool';
@@ -15,6 +16,7 @@ import type { JobConfig, WorkerReply, WorkerRequest, WorkerServiceOptions } from
 
 interface Job {
   validator: DatasetValidator;
+  probe: unknown;
   settle: (() => Promise<void>) | undefined;
   serialize: ((extra: Record<string, unknown>) => Uint8Array) | undefined;
 }
@@ -27,7 +29,8 @@ export function buildServices(opts: WorkerServiceOptions): RuleServices {
   const key = JSON.stringify(opts);
   let services = servicesByOptions.get(key);
   if (!services) {
-    services = opts.mediaProbe === false ? {} : defaultServices(opts.mediaProbe ? { mediaProbe: opts.mediaProbe } : {});
+    const probe = probeFromOptions(opts);
+    services = probe ? { mediaProbe: probe } : {};
     servicesByOptions.set(key, services);
   }
   return services;
@@ -35,9 +38,9 @@ export function buildServices(opts: WorkerServiceOptions): RuleServices {
 
 function startJob(config: JobConfig): Job {
   // The token counter follows the settings (tunekit.tokenizer, target), as on the main thread.
-  const services = { ...buildServices(config.services), tokenCounter: tokenCounterFor(config.settings, config.formatContext.rootDir).counter };
-  const validator = new DatasetValidator({ settings: config.settings, formatContext: config.formatContext, services });
-  return { validator, settle: settlerOf(services), serialize: config.serializeExtras ? serializeExtra : undefined };
+  const services: RuleServices = { ...buildServices(config.services), tokenCounter: tokenCounterFor(config.settings, config.formatContext.rootDir).counter };
+  const validator = new DatasetValidator({ settings: config.settings, formatContext: config.formatContext, services, reportFacts: config.reportFacts === true });
+  return { validator, probe: services['mediaProbe'], settle: settlerOf(services), serialize: config.serializeExtras ? serializeExtra : undefined };
 }
 
 async function handle(msg: WorkerRequest): Promise<WorkerReply | undefined> {
@@ -52,21 +55,22 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply | undefined> {
       const job = jobs.get(msg.job);
       if (!job) return { seq: msg.seq, ok: false, error: `unknown job ${msg.job}` };
       const text = Buffer.from(msg.bytes, 0, msg.length).toString('utf8');
-      const out = await analyzeJsonlChunk(text, msg.atFileStart, (r) => job.validator.analyze(r), job.settle, job.serialize);
+      const out = await inBatchScope(job.probe, (r: RawRecord) => job.validator.analyze(r), job.settle, (analyze, settle) => analyzeJsonlChunk(text, msg.atFileStart, analyze, settle, job.serialize));
       return { seq: msg.seq, ok: true, out };
     }
     case 'records': {
       const job = jobs.get(msg.job);
       if (!job) return { seq: msg.seq, ok: false, error: `unknown job ${msg.job}` };
       const records: RawRecord[] = msg.texts.map((text, index) => ({ index, offset: 0, line: 0, column: 0, text }));
-      const out = await analyzeBatch(records, (r) => job.validator.analyze(r), job.settle, job.serialize);
+      const out = await inBatchScope(job.probe, (r: RawRecord) => job.validator.analyze(r), job.settle, (analyze, settle) => analyzeBatch(records, analyze, settle, job.serialize));
       return { seq: msg.seq, ok: true, out };
     }
     case 'analyses': {
       const job = jobs.get(msg.job);
       if (!job) return { seq: msg.seq, ok: false, error: `unknown job ${msg.job}` };
       const records: RawRecord[] = msg.texts.map((text, index) => ({ index, offset: 0, line: 0, column: 0, text }));
-      return { seq: msg.seq, ok: true, out: await analyzeSettled(records, (r) => job.validator.analyze(r), job.settle) };
+      const out = await inBatchScope(job.probe, (r: RawRecord) => job.validator.analyze(r), job.settle, (analyze, settle) => analyzeSettled(records, analyze, settle));
+      return { seq: msg.seq, ok: true, out };
     }
   }
 }

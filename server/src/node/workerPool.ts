@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { RecordAnalysis } from '../core/analyze';
 import type { BatchOutput, JsonlChunkOutput } from '../core/batch';
@@ -19,6 +20,12 @@ import type { NodeMediaProbeOptions } from './mediaProbe';
 export interface WorkerServiceOptions {
   /** Media probing (stat + header read per referenced file); false turns it off. */
   mediaProbe?: NodeMediaProbeOptions | false;
+  /**
+   * A probe for streaming validation (`StreamingMediaProbe`): a small cache, each batch waiting for
+   * its own probes, so memory does not grow with the file. Without it the worker's probe keeps
+   * every answer (`NodeMediaProbe`), which suits the editor's prefill of an open document.
+   */
+  streaming?: boolean;
 }
 
 /** What a worker needs to analyse a file's records. */
@@ -28,6 +35,8 @@ export interface JobConfig {
   services: WorkerServiceOptions;
   /** Serialise `extra` facts (the file's summaries keep them on disk, see node/spill.ts). */
   serializeExtras?: boolean;
+  /** Record the facts only the dataset report reads (`ValidatorOptions.reportFacts`). */
+  reportFacts?: boolean;
 }
 
 export type WorkerRequest =
@@ -98,6 +107,21 @@ export function workerScriptPath(): string {
   throw new Error('validateWorker.js not found: run `npm run build`');
 }
 
+/**
+ * For batch processes (the CLI), before the pool starts: V8 lets a heap grow to a few times its
+ * live data before a full collection, and streaming validation allocates and drops about the whole
+ * file, so each thread's heap would sit on ~100 MB of garbage (a worker's live data is one batch,
+ * ~25 MB). A smaller growing factor collects sooner, for a few percent more CPU. The flag is
+ * process-wide (every thread's heap), so the language server, a long-lived process sharing its
+ * heap with the editor features, does not set it.
+ */
+export function limitHeapGrowth(percent = HEAP_GROWING_PERCENT): void {
+  v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
+
+/** See `limitHeapGrowth`: a heap grows by half its live data before the next full collection. */
+const HEAP_GROWING_PERCENT = 50;
+
 /** How many workers use the machine's cores. */
 export function defaultWorkerCount(): number {
   return Math.max(1, Math.min(os.availableParallelism(), 16));
@@ -106,6 +130,8 @@ export function defaultWorkerCount(): number {
 export class WorkerPool {
   private static sharedPool: WorkerPool | undefined;
   private readonly workers: PoolWorker[] = [];
+  /** Jobs started and not ended. */
+  private readonly active = new Set<number>();
   private closed = false;
 
   constructor(
@@ -124,7 +150,27 @@ export class WorkerPool {
   /** Starts a job (one file): returns its id for `submit` and `endJob`. */
   startJob(config: JobConfig): PoolJob {
     if (this.closed) throw new Error('WorkerPool is closed');
-    return new PoolJob(this, nextJob++, config);
+    const id = nextJob++;
+    this.active.add(id);
+    return new PoolJob(this, id, config);
+  }
+
+  /** Worker threads running now. */
+  get liveWorkers(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * Stops the workers if no job is running, giving their memory (heaps, caches: tens of MB each)
+   * back; the next batch starts fresh ones. `validateFile` calls it after a big file's last batch,
+   * before the dataset rules run on this thread and need memory of their own.
+   */
+  releaseIdle(): void {
+    if (this.active.size > 0) return;
+    for (const w of this.workers.splice(0)) {
+      w.dead = true;
+      void w.worker.terminate();
+    }
   }
 
   /** Stops every worker. */
@@ -151,6 +197,7 @@ export class WorkerPool {
 
   /** @internal */
   finish(job: number): void {
+    this.active.delete(job);
     for (const w of this.workers) {
       if (w.jobs.delete(job)) w.post({ type: 'endJob', job });
     }

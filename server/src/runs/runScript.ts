@@ -92,6 +92,14 @@ export function runScript(input: RunScriptInput): string {
     'mkdir -p "$RUN_DIR/output"',
     `echo "$$" > "$RUN_DIR/${PID_FILE}"`,
     `exec > >(tee -a "$RUN_DIR/${LOG_FILE}") 2>&1`,
+    // tee runs on its own: the final status waits until it has written the last lines (a stray
+    // process still holding the log's pipe bounds that wait to a few seconds).
+    'TK_TEE=$!',
+    'tk_finish() {',
+    '  exec >/dev/null 2>&1',
+    '  for _ in $(seq 1 50); do kill -0 "$TK_TEE" 2>/dev/null || break; sleep 0.1; done',
+    '  tk_status "$@"',
+    '}',
     'tk_status running null',
     'echo "tunekit: run $TUNEKIT_RUN_ID on $HOST in $PWD"',
   );
@@ -107,7 +115,7 @@ export function runScript(input: RunScriptInput): string {
     'export TK_PY',
   );
   for (const l of input.prelude ?? []) lines.push(l);
-  lines.push('if [ "$CANCELLED" = 1 ]; then tk_status cancelled null; echo "tunekit: cancelled before the trainer started"; exit 143; fi');
+  lines.push('if [ "$CANCELLED" = 1 ]; then echo "tunekit: cancelled before the trainer started"; tk_finish cancelled null; exit 143; fi');
   // The trainer runs as a job of its own (set -m): its own process group, which cancel kills whole.
   lines.push('set -m', '(');
   if (input.echoProgress) {
@@ -142,9 +150,9 @@ export function runScript(input: RunScriptInput): string {
     'else kill -TERM -- "-$TRAINER" 2>/dev/null; fi',
     'if [ -n "$TK_KILLER" ]; then kill -KILL "$TK_KILLER" 2>/dev/null; wait "$TK_KILLER" 2>/dev/null; fi',
     // The last log line first, so a client that sees the final status.json already has it.
-    'if [ "$CANCELLED" = 1 ]; then echo "tunekit: cancelled (exit $CODE)"; tk_status cancelled "$CODE"',
-    'elif [ "$CODE" = 0 ]; then echo "tunekit: completed"; tk_status completed 0',
-    'else echo "tunekit: failed with exit code $CODE"; tk_status failed "$CODE"; fi',
+    'if [ "$CANCELLED" = 1 ]; then echo "tunekit: cancelled (exit $CODE)"; tk_finish cancelled "$CODE"',
+    'elif [ "$CODE" = 0 ]; then echo "tunekit: completed"; tk_finish completed 0',
+    'else echo "tunekit: failed with exit code $CODE"; tk_finish failed "$CODE"; fi',
     'exit "$CODE"',
     '',
   );

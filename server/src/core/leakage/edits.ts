@@ -5,7 +5,7 @@ import type { TextEdit } from './prompts';
 /**
  * Turns edits of a decoded JSON string into minimal edits of the record's raw text: offsets map
  * through the string's escapes and the new text is JSON-escaped, so the rest of the line stays
- * byte-for-byte as it was. The syntax tree is built only when a record has something to fix.
+ * byte-for-byte as it was. Strings are found by a scan along their path (no syntax tree).
  */
 export class StringEditor {
   private locator: RecordLocator | undefined;
@@ -15,9 +15,7 @@ export class StringEditor {
   /** Offset of the opening quote of the string at `path` holding `decoded`, if there is one. */
   literalOffset(path: JsonPath, decoded: string): number | undefined {
     this.locator ??= new RecordLocator(this.recordText);
-    const node = this.locator.node(path);
-    if (!node || node.type !== 'string' || node.value !== decoded) return undefined;
-    return node.offset;
+    return this.locator.stringLiteral(path, decoded);
   }
 
   /** Raw record range of decoded [start, end) in the string at `path`. */

@@ -27,14 +27,19 @@ export function exceedsNesting(text: string, limit: number): boolean {
   return false;
 }
 
+/** Lookups of one record answered by scanning before the syntax tree is built instead. */
+const MAX_SCANS = 8;
+
 /**
- * Resolves an issue's JSON path to a range in the record's text. Only called for records that
- * have issues: the hot path parses with `JSON.parse` and never builds a syntax tree.
+ * Resolves JSON paths (an issue's, a fact's anchor) to ranges in the record's text: the first few
+ * by scanning along the path, any more through a syntax tree built once. The hot path parses with
+ * `JSON.parse`; the tree is built only for records with many issues.
  */
 export class RecordLocator {
   private tree: Node | undefined;
   private parsed = false;
   private lineIndex: LineIndex | undefined;
+  private scans = 0;
   /** Property lookups per object node, so locating many keys of one huge object stays linear. */
   private readonly properties = new Map<Node, Map<string, Node>>();
 
@@ -42,6 +47,22 @@ export class RecordLocator {
 
   locate(issue: Pick<Issue, 'path' | 'onKey' | 'span' | 'range'>): OffsetRange {
     if (issue.range) return clamp(issue.range, this.text.length);
+    // Most records are located once or twice (a fact's anchor, an issue or two): a scan that skips
+    // the values off the path costs a fraction of building the whole syntax tree. Past a few
+    // lookups the tree is cheaper (each scan may cross the record; a record with thousands of
+    // issues would make them quadratic).
+    if (this.scanLookups()) {
+      const found = seekPath(this.text, issue.path);
+      if (found) {
+        if (issue.onKey && found.keyStart >= 0) return { start: found.keyStart, end: found.keyEnd };
+        if (issue.span && this.text.charCodeAt(found.start) === 34) {
+          const start = rawOffsetInString(this.text, found.start, issue.span.start);
+          const end = rawOffsetInString(this.text, found.start, issue.span.start + issue.span.length);
+          return { start, end };
+        }
+        return { start: found.start, end: found.end };
+      }
+    }
     const node = this.node(issue.path);
     if (!node) return { start: 0, end: this.text.length };
     if (issue.onKey && node.parent?.type === 'property' && node.parent.children?.[0]) {
@@ -54,6 +75,21 @@ export class RecordLocator {
       return { start, end };
     }
     return { start: node.offset, end: node.offset + node.length };
+  }
+
+  /** Offset of the opening quote of the string at `path`, when it is there and decodes to `decoded`. */
+  stringLiteral(path: JsonPath, decoded: string): number | undefined {
+    if (this.scanLookups()) {
+      const found = seekPath(this.text, path);
+      if (found) return this.text.charCodeAt(found.start) === 34 && literalIs(this.text, found.start, found.end, decoded) ? found.start : undefined;
+    }
+    const node = this.node(path);
+    return node?.type === 'string' && node.value === decoded ? node.offset : undefined;
+  }
+
+  /** Whether the next lookup should scan rather than walk the syntax tree. */
+  private scanLookups(): boolean {
+    return !this.parsed && this.scans++ < MAX_SCANS;
   }
 
   /** Line starts of the record's text, for converting many offsets without rescanning. */
@@ -92,6 +128,137 @@ export class RecordLocator {
       this.properties.set(node, byKey);
     }
     return byKey.get(key);
+  }
+}
+
+/** Where `seekPath` landed: the value's range, and its key's when the last step was a property. */
+interface PathLocation {
+  start: number;
+  end: number;
+  keyStart: number;
+  keyEnd: number;
+}
+
+/**
+ * Resolves `path` in valid JSON text without building a tree, with the tree walk's answers: as
+ * deep as the path exists, the first of duplicate keys. Undefined when the text is not the valid
+ * JSON it should be, or nests deeper than `MAX_LOCATE_DEPTH` where it looks (the caller then
+ * takes the tree walk, which locates such records as a whole).
+ */
+export function seekPath(text: string, path: JsonPath): PathLocation | undefined {
+  let start = skipSpace(text, 0);
+  // The end of a value is found when it is skipped or is the answer: no scan of the rest.
+  let end = -1;
+  let keyStart = -1;
+  let keyEnd = -1;
+  for (const segment of path) {
+    const open = text.charCodeAt(start);
+    let found = false;
+    if (typeof segment === 'string') {
+      if (open !== 123) break;
+      let j = skipSpace(text, start + 1);
+      while (text.charCodeAt(j) === 34) {
+        const ks = j;
+        const ke = stringEnd(text, j);
+        if (ke < 0) return undefined;
+        j = skipSpace(text, ke);
+        if (text.charCodeAt(j) !== 58) return undefined;
+        const vs = skipSpace(text, j + 1);
+        const ve = valueEnd(text, vs);
+        if (ve < 0) return undefined;
+        if (literalIs(text, ks, ke, segment)) {
+          start = vs;
+          end = ve;
+          keyStart = ks;
+          keyEnd = ke;
+          found = true;
+          break;
+        }
+        j = skipSpace(text, ve);
+        if (text.charCodeAt(j) !== 44) break;
+        j = skipSpace(text, j + 1);
+      }
+    } else {
+      if (open !== 91) break;
+      let j = skipSpace(text, start + 1);
+      for (let index = 0; j < text.length && text.charCodeAt(j) !== 93; index++) {
+        const ve = valueEnd(text, j);
+        if (ve < 0) return undefined;
+        if (index === segment) {
+          start = j;
+          end = ve;
+          keyStart = keyEnd = -1;
+          found = true;
+          break;
+        }
+        j = skipSpace(text, ve);
+        if (text.charCodeAt(j) !== 44) break;
+        j = skipSpace(text, j + 1);
+      }
+    }
+    if (!found) break;
+  }
+  if (end < 0) end = valueEnd(text, start);
+  return end < 0 ? undefined : { start, end, keyStart, keyEnd };
+}
+
+function skipSpace(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 10 || c === 13 || c === 9) i++;
+    else return i;
+  }
+}
+
+/** The offset just past the string literal whose opening quote is at `at`; -1 if it is not closed. */
+function stringEnd(text: string, at: number): number {
+  for (let q = text.indexOf('"', at + 1); q >= 0; q = text.indexOf('"', q + 1)) {
+    let backslashes = 0;
+    for (let b = q - 1; text.charCodeAt(b) === 92; b--) backslashes++;
+    if (backslashes % 2 === 0) return q + 1;
+  }
+  return -1;
+}
+
+const STRUCTURE = /["[\]{}]/g;
+
+/** The offset just past the JSON value starting at `at`; -1 when it is malformed or nests too deep. */
+function valueEnd(text: string, at: number): number {
+  const c = text.charCodeAt(at);
+  if (c === 34) return stringEnd(text, at);
+  if (c === 123 || c === 91) {
+    let depth = 0;
+    STRUCTURE.lastIndex = at;
+    for (let m = STRUCTURE.exec(text); m; m = STRUCTURE.exec(text)) {
+      const d = text.charCodeAt(m.index);
+      if (d === 34) {
+        const e = stringEnd(text, m.index);
+        if (e < 0) return -1;
+        STRUCTURE.lastIndex = e;
+      } else if (d === 123 || d === 91) {
+        if (++depth > MAX_LOCATE_DEPTH) return -1;
+      } else if (--depth === 0) return m.index + 1;
+    }
+    return -1;
+  }
+  // A number or a literal: up to the next delimiter.
+  let i = at;
+  for (;;) {
+    const d = text.charCodeAt(i);
+    if (Number.isNaN(d) || d === 44 || d === 125 || d === 93 || d === 32 || d === 10 || d === 13 || d === 9) break;
+    i++;
+  }
+  return i > at ? i : -1;
+}
+
+/** Whether the string literal at [start, end) (quotes included) decodes to `value`. */
+function literalIs(text: string, start: number, end: number, value: string): boolean {
+  const escaped = text.indexOf('\\', start + 1);
+  if (escaped < 0 || escaped >= end) return end - start - 2 === value.length && text.startsWith(value, start + 1);
+  try {
+    return JSON.parse(text.slice(start, end)) === value;
+  } catch {
+    return false;
   }
 }
 

@@ -5,6 +5,7 @@ import { spanCandidates } from '../leakage/repeated';
 import { findSlots, type SlotHit } from '../leakage/slots';
 import { findTokens } from '../leakage/tokens';
 import { sentenceAround, withSeparator } from '../leakage/text';
+import { rawOffsetInString } from '../records/locate';
 import { toRelative, type RelativeRange } from '../records/positions';
 import type { Settings } from '../settings';
 import type { RecordSummary } from '../summary';
@@ -305,10 +306,10 @@ export const repeatedSpansRule: RecordRule = {
 function locatePiece(ctx: RecordRuleContext, path: JsonPath, decoded: string): ((i: number) => number) | undefined {
   const quick = quickLiteral(ctx.record.text, decoded);
   if (quick) return quick;
-  const editor = new StringEditor(ctx.record.text);
-  const at = editor.literalOffset(path, decoded);
+  const text = ctx.record.text;
+  const at = new StringEditor(text).literalOffset(path, decoded);
   if (at === undefined) return undefined;
-  return (i) => editor.range(path, decoded, i, i)!.start;
+  return (i) => rawOffsetInString(text, at, i);
 }
 
 const ROLE_NAME: Record<string, string> = { u: 'prompt', a: 'answer' };
@@ -319,14 +320,29 @@ export const repeatedBoilerplateRule: DatasetRule = {
   codes: ['repeated-boilerplate'],
   check(summaries: readonly RecordSummary[], ctx) {
     const { repeatedMinShare, repeatedMinRecords } = ctx.settings.leakage;
-    const counts = new Map<string, number>();
+    // Counting every span of a big file exactly would hold one map entry per distinct span (half a
+    // gigabyte for a million records). A Misra–Gries pass with a fixed number of counters keeps
+    // every span that occurs more than total / (counters + 1) times, whatever else the file holds;
+    // when the threshold is above that bound, a second pass counts just those exactly.
+    const heavy = new HeavyHitters(HEAVY_HITTERS);
     let records = 0;
     for (const s of summaries) {
       if (!s.ok) continue;
       records++;
-      for (const key of spanKeys(s.extra[SPANS])) counts.set(key, (counts.get(key) ?? 0) + 1);
+      for (const key of spanKeys(s.extra[SPANS])) heavy.add(key);
     }
     const threshold = Math.max(repeatedMinRecords, Math.ceil(repeatedMinShare * records));
+    const counts = new Map<string, number>();
+    const bounded = threshold > heavy.total / (HEAVY_HITTERS + 1);
+    if (bounded) for (const key of heavy.candidates()) counts.set(key, 0);
+    for (const s of summaries) {
+      if (!s.ok) continue;
+      for (const key of spanKeys(s.extra[SPANS])) {
+        const n = counts.get(key);
+        if (n !== undefined) counts.set(key, n + 1);
+        else if (!bounded) counts.set(key, 1);
+      }
+    }
     let any = false;
     for (const n of counts.values()) if (n >= threshold) any = true;
     if (!any) return [];
@@ -356,4 +372,88 @@ export const repeatedBoilerplateRule: DatasetRule = {
     }
     return out;
   },
+  incremental(ctx) {
+    // Counts by a 32-bit fingerprint of the span key, kept across validations. Fingerprints that
+    // collide only add up, so a fingerprint below the threshold proves every key below it: then
+    // there is nothing to report, and only otherwise are the exact counts taken (check()).
+    const counts = new Map<number, number>();
+    // How many fingerprints have each count, to know the highest count without a scan.
+    const withCount: number[] = [0];
+    let highest = 0;
+    let records = 0;
+    const bump = (fp: number, d: number): void => {
+      const before = counts.get(fp) ?? 0;
+      const after = before + d;
+      if (after > 0) counts.set(fp, after);
+      else counts.delete(fp);
+      if (before > 0) withCount[before]!--;
+      if (after > 0) withCount[after] = (withCount[after] ?? 0) + 1;
+      if (after > highest) highest = after;
+      while (highest > 0 && !withCount[highest]) highest--;
+    };
+    return {
+      update(group, from, to) {
+        const facts = group.facts;
+        if (!facts.ok) return;
+        records += to - from;
+        forEachSpanKeyPrint(facts.extra[SPANS], (fp) => bump(fp, to - from));
+      },
+      issues(view) {
+        const { repeatedMinShare, repeatedMinRecords } = ctx.settings.leakage;
+        const threshold = Math.max(repeatedMinRecords, Math.ceil(repeatedMinShare * records));
+        if (highest < threshold) return [];
+        return repeatedBoilerplateRule.check(view.summaries, ctx);
+      },
+    };
+  },
 };
+
+/** Counters of the heavy-hitters pass: spans in more than 1/1025 of all span occurrences are kept. */
+const HEAVY_HITTERS = 1024;
+
+/** Misra–Gries: at most `k` counters; every key seen more than total / (k + 1) times keeps one. */
+class HeavyHitters {
+  private readonly counters = new Map<string, number>();
+  total = 0;
+
+  constructor(private readonly k: number) {}
+
+  add(key: string): void {
+    this.total++;
+    const n = this.counters.get(key);
+    if (n !== undefined) this.counters.set(key, n + 1);
+    else if (this.counters.size < this.k) this.counters.set(key, 1);
+    else {
+      // Every counter pays for the newcomer; those at zero make room.
+      for (const [k, c] of this.counters) {
+        if (c <= 1) this.counters.delete(k);
+        else this.counters.set(k, c - 1);
+      }
+    }
+  }
+
+  candidates(): IterableIterator<string> {
+    return this.counters.keys();
+  }
+}
+
+/** Calls `each` with a 32-bit FNV-1a fingerprint of every span key in a record's encoded spans. */
+function forEachSpanKeyPrint(encoded: unknown, each: (fingerprint: number) => void): void {
+  if (typeof encoded !== 'string' || encoded === '') return;
+  let h = 0x811c9dc5;
+  let inKey = true;
+  for (let i = 0; i < encoded.length; i++) {
+    const c = encoded.charCodeAt(i);
+    if (c === 124 /* | */) {
+      if (inKey) each(h >>> 0);
+      h = 0x811c9dc5;
+      inKey = true;
+    } else if (inKey) {
+      if (c === 32) {
+        each(h >>> 0);
+        inKey = false;
+      } else h = Math.imul(h ^ c, 0x01000193);
+    }
+  }
+  if (inKey) each(h >>> 0);
+}

@@ -12,10 +12,12 @@ import {
   type Placeholder,
 } from '../media';
 import type { Target } from '../settings';
+import type { RecordSummary } from '../summary';
 import type { MediaKind, MediaRef, Sample } from '../types';
 import { dominantFormat } from './dataset';
 import { dropPlaceholderFix, dropUnusedMediaFix, insertPlaceholderFix } from './mediaFixes';
-import type { DatasetIssue, DatasetRule, RecordRule, RecordRuleContext } from './rule';
+import type { DatasetIssue, DatasetRule, DatasetRuleContext, RecordRule, RecordRuleContext, TrackedRecords } from './rule';
+import { positionsOf, updateSet } from './incremental';
 
 /**
  * The Modalities family (DIAGNOSTICS.md): placeholders against media, media that are missing or
@@ -339,30 +341,69 @@ export const missingModalityRule: DatasetRule = {
       if (fact.has) withMedia++;
       else without++;
     }
-    if (withMedia === 0 || without === 0) return [];
-    const target = ctx.settings.target;
-    if (ACCEPTS_MIXED.has(target)) return [];
-    // An OpenAI chat file is for OpenAI or Together, which take mixed files.
-    if (target === 'generic' && dominantFormat(summaries) === 'openai') return [];
-    const flagTextOnly = withMedia >= without;
+    const flagTextOnly = modalityToFlag(summaries, ctx, withMedia, without);
+    if (flagTextOnly === undefined) return [];
     const out: DatasetIssue[] = [];
     for (const s of summaries) {
       const fact = s.extra[MODALITY_FACT] as ModalityFact | undefined;
       if (!fact || fact.has === flagTextOnly) continue;
-      out.push({
-        record: s.index,
-        code: 'missing-modality',
-        path: [],
-        rel: fact.anchor,
-        message: flagTextOnly
-          ? `A text-only record in a file where ${withMedia} of ${withMedia + without} records carry media; ${textOnlyConsequence(target)}`
-          : `A record with media in a file where ${without} of ${withMedia + without} records are text-only; check that the trainer is multimodal: ${textOnlyConsequence(target)}`,
-        data: { withMedia, without },
-      });
+      out.push(missingModalityIssue(s, fact, flagTextOnly, withMedia, without, ctx.settings.target));
     }
     return out;
   },
+  incremental(ctx) {
+    let withMedia = 0;
+    let without = 0;
+    // Both sides by group: the minority side is reported without reading the majority's records.
+    const withMediaGroups = new Set<TrackedRecords>();
+    const withoutGroups = new Set<TrackedRecords>();
+    return {
+      update(group, from, to) {
+        const fact = group.facts.extra[MODALITY_FACT] as ModalityFact | undefined;
+        if (!fact) return;
+        if (fact.has) {
+          withMedia += to - from;
+          updateSet(withMediaGroups, group, from, to);
+        } else {
+          without += to - from;
+          updateSet(withoutGroups, group, from, to);
+        }
+      },
+      issues(view) {
+        const { summaries } = view;
+        const flagTextOnly = modalityToFlag(summaries, ctx, withMedia, without);
+        if (flagTextOnly === undefined) return [];
+        return positionsOf(view, flagTextOnly ? withoutGroups : withMediaGroups).map((p) => {
+          const s = summaries[p]!;
+          return missingModalityIssue(s, s.extra[MODALITY_FACT] as ModalityFact, flagTextOnly, withMedia, without, ctx.settings.target);
+        });
+      },
+    };
+  },
 };
+
+/** Which side `missing-modality` reports (true: the text-only records), or undefined when none. */
+function modalityToFlag(summaries: readonly RecordSummary[], ctx: DatasetRuleContext, withMedia: number, without: number): boolean | undefined {
+  if (withMedia === 0 || without === 0) return undefined;
+  const target = ctx.settings.target;
+  if (ACCEPTS_MIXED.has(target)) return undefined;
+  // An OpenAI chat file is for OpenAI or Together, which take mixed files.
+  if (target === 'generic' && dominantFormat(summaries) === 'openai') return undefined;
+  return withMedia >= without;
+}
+
+function missingModalityIssue(s: RecordSummary, fact: ModalityFact, flagTextOnly: boolean, withMedia: number, without: number, target: Target): DatasetIssue {
+  return {
+    record: s.index,
+    code: 'missing-modality',
+    path: [],
+    rel: fact.anchor,
+    message: flagTextOnly
+      ? `A text-only record in a file where ${withMedia} of ${withMedia + without} records carry media; ${textOnlyConsequence(target)}`
+      : `A record with media in a file where ${without} of ${withMedia + without} records are text-only; check that the trainer is multimodal: ${textOnlyConsequence(target)}`,
+    data: { withMedia, without },
+  };
+}
 
 function textOnlyConsequence(target: Target): string {
   if (target === 'minicpm-v') return "MiniCPM-V's loader fails on it and silently trains on a random other sample instead.";

@@ -1,7 +1,8 @@
 import type { RelativeRange } from '../records/positions';
 import type { RecordSummary } from '../summary';
 import type { FormatName, Sample } from '../types';
-import type { DatasetIssue, DatasetRule, RecordRule, RecordRuleContext } from './rule';
+import type { DatasetIssue, DatasetRule, RecordRule, RecordRuleContext, TrackedRecords } from './rule';
+import { positionsOf, updateSet } from './incremental';
 
 /**
  * QA pairs and classification: `answer-not-in-options` (a record rule) and
@@ -201,39 +202,153 @@ export const inconsistentAnswerFormatRule: DatasetRule = {
       withAnswer.push({ s, a });
     }
     // Conversation data counts only when it is classification as VQA: nearly every record a short single exchange.
-    const useTurns = conversational > 0 && turnAnswers >= MIN_TURN_ANSWER_SHARE * conversational;
-    const groups = new Map<string, { s: RecordSummary; a: AnswerFact }[]>();
+    const useTurns = usesTurns(conversational, turnAnswers);
+    const groups = new Map<AnswerGroup, { s: RecordSummary; a: AnswerFact }[]>();
     for (const item of withAnswer) {
       if (item.a.source === 'turn' && !useTurns) continue;
-      const key = item.a.hasOptions ? 'options' : 'plain';
+      const key = groupOf(item.a);
       let g = groups.get(key);
       if (!g) groups.set(key, (g = []));
       g.push(item);
     }
     for (const [key, group] of groups) {
-      if (group.length < MIN_ANSWERS) continue;
       const counts = new Map<AnswerShape, number>();
       for (const { a } of group) counts.set(a.shape, (counts.get(a.shape) ?? 0) + 1);
-      if (counts.size < 2) continue;
-      const ranked = [...counts].sort((x, y) => y[1] - x[1]);
-      const [majority, majorityCount] = ranked[0]!;
-      if (ranked[1]![1] === majorityCount) continue;
-      const distinct = new Set(group.map(({ a }) => a.label.toLowerCase())).size;
-      const labelLike = key === 'options' || isLabelLike(distinct, group.length);
-      if (majority === 'sentence' && key !== 'options') continue;
-      for (const { s, a } of group) {
-        if (a.shape === majority) continue;
-        if (a.shape === 'sentence' && majority === 'value' && !labelLike) continue;
-        out.push({
-          record: s.index,
-          code: 'inconsistent-answer-format',
-          path: [],
-          rel: a.rel,
-          message: `This answer is ${SHAPE_NAMES[a.shape]}, but ${majorityCount} of the file's ${group.length} answers are ${SHAPE_NAMES[majority]}; mixed answer formats teach the model several output styles for one task (MiniCPM-V: answers in one fixed format).`,
-          data: { shape: a.shape, majority, majorityCount, answers: group.length },
-        });
-      }
+      const verdict = judgeAnswers(key, group.length, counts, () => new Set(group.map(({ a }) => a.label.toLowerCase())).size);
+      if (!verdict) continue;
+      for (const { s, a } of group) if (verdict.reports(a.shape)) out.push(answerIssue(s, a, verdict, group.length));
     }
     return out;
   },
+  incremental() {
+    // Per group (options or plain) and source (field or turn): answers by shape, and label counts
+    // for the distinct-label test (of the field answers alone, and of both sources).
+    const part = (): AnswerPart => ({ n: 0, shapes: new Map(), groups: new Map() });
+    const parts: Record<AnswerGroup, Record<AnswerFact['source'], AnswerPart>> = { options: { field: part(), turn: part() }, plain: { field: part(), turn: part() } };
+    const labels: Record<AnswerGroup, { field: Map<string, number>; all: Map<string, number> }> = {
+      options: { field: new Map(), all: new Map() },
+      plain: { field: new Map(), all: new Map() },
+    };
+    let conversational = 0;
+    let turnAnswers = 0;
+    return {
+      update(group, from, to) {
+        const facts = group.facts;
+        const d = to - from;
+        if (facts.format && CONVERSATIONAL.has(facts.format)) conversational += d;
+        const a = answerFactOf(facts.extra);
+        if (!a) return;
+        if (a.source === 'turn') turnAnswers += d;
+        const key = groupOf(a);
+        const p = parts[key][a.source];
+        p.n += d;
+        addCount(p.shapes, a.shape, d);
+        let set = p.groups.get(a.shape);
+        if (!set) p.groups.set(a.shape, (set = new Set()));
+        updateSet(set, group, from, to);
+        const label = a.label.toLowerCase();
+        addCount(labels[key].all, label, d);
+        if (a.source === 'field') addCount(labels[key].field, label, d);
+      },
+      issues(view) {
+        const useTurns = usesTurns(conversational, turnAnswers);
+        const found: { key: AnswerGroup; issues: DatasetIssue[] }[] = [];
+        for (const key of ['options', 'plain'] as const) {
+          const { field, turn } = parts[key];
+          const n = field.n + (useTurns ? turn.n : 0);
+          const counts = useTurns ? sumCounts(field.shapes, turn.shapes) : field.shapes;
+          const verdict = judgeAnswers(key, n, counts, () => (useTurns ? labels[key].all : labels[key].field).size);
+          if (!verdict) continue;
+          const groups: TrackedRecords[] = [];
+          for (const source of useTurns ? [field, turn] : [field]) {
+            for (const [shape, set] of source.groups) if (verdict.reports(shape)) groups.push(...set);
+          }
+          const issues = positionsOf(view, groups).map((p) => {
+            const s = view.summaries[p]!;
+            return answerIssue(s, answerFactOf(s.extra)!, verdict, n);
+          });
+          if (issues.length) found.push({ key, issues });
+        }
+        // check() reports the group whose first answer comes first before the other.
+        if (found.length === 2 && firstGroup(view.summaries, useTurns) === 'plain') found.reverse();
+        return found.flatMap((f) => f.issues);
+      },
+    };
+  },
 };
+
+type AnswerGroup = 'options' | 'plain';
+
+interface AnswerPart {
+  n: number;
+  shapes: Map<AnswerShape, number>;
+  groups: Map<AnswerShape, Set<TrackedRecords>>;
+}
+
+const groupOf = (a: AnswerFact): AnswerGroup => (a.hasOptions ? 'options' : 'plain');
+
+const usesTurns = (conversational: number, turnAnswers: number): boolean => conversational > 0 && turnAnswers >= MIN_TURN_ANSWER_SHARE * conversational;
+
+function addCount<K>(map: Map<K, number>, key: K, d: number): void {
+  const n = (map.get(key) ?? 0) + d;
+  if (n > 0) map.set(key, n);
+  else map.delete(key);
+}
+
+function sumCounts<K>(a: Map<K, number>, b: Map<K, number>): Map<K, number> {
+  const out = new Map(a);
+  for (const [k, n] of b) out.set(k, (out.get(k) ?? 0) + n);
+  return out;
+}
+
+/** The group (options or plain) of the file's first answer that is judged. */
+function firstGroup(summaries: readonly RecordSummary[], useTurns: boolean): AnswerGroup | undefined {
+  for (const s of summaries) {
+    const a = answerFactOf(s.extra);
+    if (a && (a.source !== 'turn' || useTurns)) return groupOf(a);
+  }
+  return undefined;
+}
+
+interface AnswerVerdict {
+  majority: AnswerShape;
+  majorityCount: number;
+  /** Whether answers of this shape are reported. */
+  reports(shape: AnswerShape): boolean;
+}
+
+/** How a group of `n` answers with these shape counts is judged; undefined when none of its answers is reported. */
+function judgeAnswers(key: AnswerGroup, n: number, counts: ReadonlyMap<AnswerShape, number>, distinct: () => number): AnswerVerdict | undefined {
+  if (n < MIN_ANSWERS) return undefined;
+  let shapes = 0;
+  let majority: AnswerShape | undefined;
+  let majorityCount = 0;
+  let second = 0;
+  for (const [shape, c] of counts) {
+    if (c <= 0) continue;
+    shapes++;
+    if (c > majorityCount) {
+      second = majorityCount;
+      majorityCount = c;
+      majority = shape;
+    } else if (c > second) second = c;
+  }
+  // A tie for the majority says nothing about which format is meant.
+  if (shapes < 2 || !majority || second === majorityCount) return undefined;
+  const labelLike = key === 'options' || isLabelLike(distinct(), n);
+  if (majority === 'sentence' && key !== 'options') return undefined;
+  const m = majority;
+  return { majority: m, majorityCount, reports: (shape) => shape !== m && !(shape === 'sentence' && m === 'value' && !labelLike) };
+}
+
+function answerIssue(s: RecordSummary, a: AnswerFact, verdict: AnswerVerdict, answers: number): DatasetIssue {
+  const { majority, majorityCount } = verdict;
+  return {
+    record: s.index,
+    code: 'inconsistent-answer-format',
+    path: [],
+    rel: a.rel,
+    message: `This answer is ${SHAPE_NAMES[a.shape]}, but ${majorityCount} of the file's ${answers} answers are ${SHAPE_NAMES[majority]}; mixed answer formats teach the model several output styles for one task (MiniCPM-V: answers in one fixed format).`,
+    data: { shape: a.shape, majority, majorityCount, answers },
+  };
+}

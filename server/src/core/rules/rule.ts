@@ -57,9 +57,41 @@ export interface DatasetIssue extends Omit<RecordIssue, 'severity' | 'fixes'> {
   fixes?: DatasetFix[];
 }
 
+/**
+ * The records of a file that share one text, hence one facts object: the unit an incremental
+ * dataset rule counts (the same record text may occur several times, e.g. duplicates).
+ */
+export interface TrackedRecords {
+  readonly facts: RecordFacts;
+}
+
+/** The file as an incremental rule sees it when asked for its issues. */
+export interface DatasetView {
+  /** The current summaries, in file order (what `check` would get). */
+  readonly summaries: readonly RecordSummary[];
+  /** Positions in `summaries` of the records in `group`, ascending. */
+  positions(group: TrackedRecords): readonly number[];
+}
+
+/**
+ * A dataset rule's counts kept across validations (the editor validates on every keystroke):
+ * the validator tells it only which record groups entered, left or changed multiplicity.
+ */
+export interface DatasetRuleState {
+  /** `group` now occurs `to` times in the file instead of `from` (0 = entering or leaving). */
+  update(group: TrackedRecords, from: number, to: number): void;
+  /**
+   * Exactly what `check(view.summaries, ctx)` returns (same issues, same order), ideally at a
+   * cost of the issues reported rather than of the records.
+   */
+  issues(view: DatasetView): DatasetIssue[];
+}
+
 /** A rule over the whole file's summaries (never the text). Must be O(records). */
 export interface DatasetRule {
   name: string;
   codes: readonly string[];
   check(summaries: readonly RecordSummary[], ctx: DatasetRuleContext): DatasetIssue[];
+  /** Optional incremental form for validators that keep their records' facts across validations. */
+  incremental?(ctx: DatasetRuleContext): DatasetRuleState;
 }
