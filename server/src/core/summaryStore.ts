@@ -390,6 +390,8 @@ export class SummaryStore {
   /** Builds record `i`'s summary (a fresh object each call). */
   get(i: number): RecordSummary {
     if ((this.flags.get(i) & 2) !== 0) return { ...this.verbatim.get(i)!, index: i, line: this.line.get(i), column: this.column.get(i) };
+    const extraOf = (): Record<string, unknown> => this.extraOf(i);
+    let extra: Record<string, unknown> | undefined;
     const s: RecordSummary = {
       ok: (this.flags.get(i) & 1) === 1,
       candidates: this.candidatesOf(this.candidates.get(i)),
@@ -397,7 +399,11 @@ export class SummaryStore {
       turns: this.turns.get(i),
       approxTokens: this.tokens.get(i),
       extent: { line: this.extentLine.get(i), character: this.extentCharacter.get(i), endLine: this.extentEndLine.get(i), endCharacter: this.extentEndCharacter.get(i) },
-      extra: (i < this.extras.length ? this.extras[i] : undefined) ?? this.spilledExtra(i) ?? {},
+      // Read back on first access: the dataset rules that never look at `extra` (formats,
+      // duplicates) then cost no decoding of a spilled record.
+      get extra(): Record<string, unknown> {
+        return (extra ??= extraOf());
+      },
       index: i,
       line: this.line.get(i),
       column: this.column.get(i),
@@ -448,6 +454,10 @@ export class SummaryStore {
         return false;
       },
     };
+  }
+
+  private extraOf(i: number): Record<string, unknown> {
+    return (i < this.extras.length ? this.extras[i] : undefined) ?? this.spilledExtra(i) ?? {};
   }
 
   private spilledExtra(i: number): Record<string, unknown> | undefined {
