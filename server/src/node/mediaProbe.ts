@@ -23,23 +23,50 @@ const LONG_HEAD_BYTES = 1024 * 1024;
  * has finished, so the language server can refresh diagnostics; `invalidate` (file watcher)
  * forgets answers about changed files.
  */
+/** Runs jobs at most `concurrency` at a time, the others in the order they came (file handles are finite). */
+class Limiter {
+  private readonly waiting: (() => void)[] = [];
+  private running = 0;
+
+  constructor(private readonly concurrency: number) {}
+
+  /** Jobs waiting for a slot. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  run<T>(job: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const start = (): void => {
+        this.running++;
+        job()
+          .then(resolve, reject)
+          .finally(() => {
+            this.running--;
+            this.waiting.shift()?.();
+          });
+      };
+      if (this.running < this.concurrency) start();
+      else this.waiting.push(start);
+    });
+  }
+}
+
 export class NodeMediaProbe implements MediaProbe {
   private readonly cache = new Map<string, MediaInfo>();
   private readonly inflight = new Map<string, Promise<MediaInfo>>();
   private readonly chains = new Map<string, Promise<{ target: string; info: MediaInfo } | undefined>>();
-  private readonly queue: (() => void)[] = [];
-  private running = 0;
   private finishedSinceIdle = 0;
   private readonly listeners = new Set<() => void>();
   private idleWaiters: (() => void)[] = [];
-  private readonly concurrency: number;
+  private readonly limiter: Limiter;
   private readonly maxEntries: number;
   private readonly fetchTimeoutMs: number;
   /** Files actually read (tests check caching with it). */
   readonly stats = { probes: 0 };
 
   constructor(opts: NodeMediaProbeOptions = {}) {
-    this.concurrency = opts.concurrency ?? 32;
+    this.limiter = new Limiter(opts.concurrency ?? 32);
     this.maxEntries = opts.maxEntries ?? 200_000;
     this.fetchTimeoutMs = opts.fetchTimeoutMs ?? 10_000;
   }
@@ -163,20 +190,8 @@ export class NodeMediaProbe implements MediaProbe {
   }
 
   private schedule<T>(job: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const run = (): void => {
-        this.running++;
-        this.stats.probes++;
-        job()
-          .then(resolve, reject)
-          .finally(() => {
-            this.running--;
-            this.queue.shift()?.();
-          });
-      };
-      if (this.running < this.concurrency) run();
-      else this.queue.push(run);
-    });
+    this.stats.probes++;
+    return this.limiter.run(job);
   }
 
   private probeRemote(url: string): Promise<MediaInfo> {
@@ -263,19 +278,17 @@ export class ProbeScope {
 export class StreamingMediaProbe implements MediaProbe {
   private readonly cache = new Map<string, MediaInfo>();
   private readonly inflight = new Map<string, Promise<MediaInfo>>();
-  private readonly queue: (() => void)[] = [];
-  private running = 0;
   private current: ProbeScope | undefined;
   /** Jobs started outside any scope (a caller that uses the probe unscoped, with `settled()`). */
   private readonly unscoped: ProbeScope;
-  private readonly concurrency: number;
+  private readonly limiter: Limiter;
   private readonly maxEntries: number;
   private readonly fetchTimeoutMs: number;
   /** Files actually read, and the high-water marks that tests hold to their bounds. */
   readonly stats = { probes: 0, peakCached: 0, peakQueued: 0, peakInflight: 0 };
 
   constructor(opts: StreamingMediaProbeOptions = {}) {
-    this.concurrency = opts.concurrency ?? 32;
+    this.limiter = new Limiter(opts.concurrency ?? 32);
     this.maxEntries = opts.maxEntries ?? 4096;
     this.fetchTimeoutMs = opts.fetchTimeoutMs ?? 10_000;
     this.unscoped = new ProbeScope(this);
@@ -394,24 +407,12 @@ export class StreamingMediaProbe implements MediaProbe {
   }
 
   private schedule<T>(job: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const run = (): void => {
-        this.running++;
-        this.stats.probes++;
-        job()
-          .then(resolve, reject)
-          .finally(() => {
-            this.running--;
-            this.queue.shift()?.();
-          });
-      };
-      if (this.running < this.concurrency) run();
-      else {
-        this.queue.push(run);
-        this.stats.peakQueued = Math.max(this.stats.peakQueued, this.queue.length);
-      }
-    });
+    this.stats.probes++;
+    const p = this.limiter.run(job);
+    this.stats.peakQueued = Math.max(this.stats.peakQueued, this.limiter.queued);
+    return p;
   }
+
 }
 
 /** What plain options (a worker's, see workerPool.ts) describe: undefined when probing is off. */
