@@ -114,6 +114,17 @@ interface IncrementalRules {
   live: Set<CacheEntry>;
 }
 
+/** Brings the incremental rules' count of `entry`'s records to `to` (entries counted by none leave `live`). */
+function settle(inc: IncrementalRules, entry: CacheEntry, to: number): void {
+  const from = entry.live;
+  if (from === to) return;
+  if (from === 0) inc.live.add(entry);
+  else if (to === 0) inc.live.delete(entry);
+  inc.formats.update(entry, from, to);
+  for (const state of inc.states) state?.update(entry, from, to);
+  entry.live = to;
+}
+
 /** The last `validateLines` validation, kept so the next one can touch only the lines that changed. */
 interface LinesState {
   /** The validation (`generation`) it describes; any other cached validation since makes it stale. */
@@ -320,14 +331,7 @@ export class DatasetValidator {
 
   /** Hands the incremental rules the entries whose record counts changed, then asks them for their issues. */
   private updatedFindings(summaries: RecordSummary[], inc: IncrementalRules, touched: Iterable<CacheEntry>, generation: number): Finding[] {
-    for (const entry of touched) {
-      if (entry.uses === entry.live) continue;
-      if (entry.live === 0) inc.live.add(entry);
-      else if (entry.uses === 0) inc.live.delete(entry);
-      inc.formats.update(entry, entry.live, entry.uses);
-      for (const state of inc.states) state?.update(entry, entry.live, entry.uses);
-      entry.live = entry.uses;
-    }
+    for (const entry of touched) settle(inc, entry, entry.uses);
     return this.incrementalIssues(summaries, inc, generation);
   }
 
@@ -424,28 +428,15 @@ export class DatasetValidator {
     const ctx = { settings: this.opts.settings, formatContext: this.formatContext };
     const rules = this.opts.datasetRules ?? DATASET_RULES;
     const inc = (this.incremental ??= { formats: new FormatCounter(), states: rules.map((r) => r.incremental?.(ctx)), live: new Set() });
-    const update = (entry: CacheEntry, from: number, to: number): void => {
-      inc.formats.update(entry, from, to);
-      for (const state of inc.states) state?.update(entry, from, to);
-    };
     const wasLive = inc.live.size;
     let stillLive = 0;
     for (const entry of touched) {
       if (entry.live > 0) stillLive++;
-      else inc.live.add(entry);
-      if (entry.uses !== entry.live) {
-        update(entry, entry.live, entry.uses);
-        entry.live = entry.uses;
-      }
+      settle(inc, entry, entry.uses);
     }
     // Entries counted last time but unused now: their records left (an edit changes a record's text).
     if (stillLive < wasLive) {
-      for (const entry of inc.live) {
-        if (entry.seen === generation) continue;
-        update(entry, entry.live, 0);
-        entry.live = 0;
-        inc.live.delete(entry);
-      }
+      for (const entry of inc.live) if (entry.seen !== generation) settle(inc, entry, 0);
     }
     return this.incrementalIssues(summaries, inc, generation);
   }
