@@ -1,4 +1,4 @@
-import { encodeJsonStringContent, rawOffsetInString, RecordLocator } from '../records/locate';
+import { encodeJsonStringContent, rawOffsetInString, RecordLocator, stringEnd } from '../records/locate';
 import type { JsonPath, OffsetRange, RecordEdit } from '../types';
 import type { TextEdit } from './prompts';
 
@@ -78,20 +78,11 @@ export function quickLiteral(recordText: string, decoded: string): ((i: number) 
     const tailAt = recordText.indexOf(tail, found + head.length);
     if (tailAt < 0) continue;
     const end = tailAt + tail.length - 1;
-    if (closingQuote(recordText, found + 1) !== end) continue;
+    // `found` is the opening quote: the literal must end exactly at `end`.
+    if (stringEnd(recordText, found) !== end + 1) continue;
     return counter(decoded, escaping, found + 1, end);
   }
   return undefined;
-}
-
-/** Offset of the quote that closes the string literal whose content starts at `from`. */
-function closingQuote(text: string, from: number): number {
-  for (let q = text.indexOf('"', from); q >= 0; q = text.indexOf('"', q + 1)) {
-    let backslashes = 0;
-    for (let b = q - 1; b >= from && text.charCodeAt(b) === 92; b--) backslashes++;
-    if (backslashes % 2 === 0) return q;
-  }
-  return -1;
 }
 
 /**

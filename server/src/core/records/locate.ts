@@ -211,7 +211,7 @@ function skipSpace(text: string, i: number): number {
 }
 
 /** The offset just past the string literal whose opening quote is at `at`; -1 if it is not closed. */
-function stringEnd(text: string, at: number): number {
+export function stringEnd(text: string, at: number): number {
   for (let q = text.indexOf('"', at + 1); q >= 0; q = text.indexOf('"', q + 1)) {
     let backslashes = 0;
     for (let b = q - 1; text.charCodeAt(b) === 92; b--) backslashes++;
