@@ -105,9 +105,6 @@ export function recordTokens(ctx: RecordRuleContext): ReportFacts {
     }
   }
   current.set(ctx.facts, facts);
-  ctx.facts.extra['report'] = encodeReportFacts(facts);
-  // The counter's name is the same string object for every record: a pointer, not a copy.
-  ctx.facts.extra['tokenizer'] = counter.name;
   return facts;
 }
 
@@ -115,7 +112,11 @@ export function totalTokens(f: ReportFacts): number {
   return f.t[0] + f.t[1] + f.t[2] + f.t[3] + f.it;
 }
 
-/** Records the report's per-record facts; reports nothing. */
+/**
+ * Records the report's per-record facts (counts shared with `too-long`, and the near-duplicate
+ * signature) in `extra`; reports nothing. Only report validators run it, so validating alone
+ * neither encodes nor keeps them.
+ */
 export const reportFactsRule: RecordRule = {
   name: 'reportFacts',
   codes: [],
@@ -127,9 +128,9 @@ export const reportFactsRule: RecordRule = {
       texts.join('\n'),
       ctx.sample.media.map((m) => m.ref),
     );
-    if (sig !== undefined) {
-      facts.sig = sig;
-      ctx.facts.extra['report'] = encodeReportFacts(facts);
-    }
+    if (sig !== undefined) facts.sig = sig;
+    ctx.facts.extra['report'] = encodeReportFacts(facts);
+    // The counter's name is the same string object for every record: a pointer, not a copy.
+    ctx.facts.extra['tokenizer'] = facts.tk;
   },
 };
