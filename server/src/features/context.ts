@@ -30,7 +30,7 @@
  * - When something a validation depends on changes (a media file appears, a probe finishes), call
  *   `ctx.store.invalidate(...)` then `ctx.store.refresh()` so the client pulls again.
  */
-import type { ClientCapabilities, Connection, ServerCapabilities, TextDocuments, WorkspaceFolder } from 'vscode-languageserver/node';
+import type { ClientCapabilities, Connection, ServerCapabilities, TextDocuments, WorkDoneProgressReporter, WorkspaceFolder } from 'vscode-languageserver/node';
 import type { Emitter, Event } from 'vscode-languageserver/node';
 import type { DidChangeConfigurationParams, DidChangeWatchedFilesParams } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
@@ -107,4 +107,22 @@ function mergeValue(a: unknown, b: unknown): unknown {
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Progress is reported at most this often (the client redraws a notification per report). */
+const PROGRESS_INTERVAL_MS = 250;
+
+/**
+ * One progress bar over files read from disk: `fileProgress(name, index, count)` gives the
+ * `onProgress` callback of file `index` of `count` ("name: 120 of 1075 MB"), throttled across files.
+ */
+export function diskProgress(progress: WorkDoneProgressReporter): (name: string, index: number, count: number) => (done: number, total: number) => void {
+  let last = 0;
+  return (name, index, count) => (done, total) => {
+    const now = Date.now();
+    if (now - last < PROGRESS_INTERVAL_MS) return;
+    last = now;
+    const share = total > 0 ? done / total : 1;
+    progress.report(Math.floor(((index + share) / count) * 100), `${name}: ${(done / 1e6).toFixed(0)} of ${(total / 1e6).toFixed(0)} MB`);
+  };
 }

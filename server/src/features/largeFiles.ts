@@ -14,7 +14,7 @@ import {
   type ValidateFileResult,
 } from '../protocol/largeFiles';
 import type { ProblemCounts } from '../protocol/status';
-import { guarded, type Feature, type FeatureContext } from './context';
+import { diskProgress, guarded, type Feature, type FeatureContext } from './context';
 import { toDiagnostic } from './diagnostics';
 import { filePathOf } from './store';
 
@@ -29,9 +29,6 @@ export const largeFilesFeature: Feature = {
   name: 'largeFiles',
   register: registerLargeFiles,
 };
-
-/** Progress is reported at most this often (the client redraws a notification per report). */
-const PROGRESS_INTERVAL_MS = 250;
 
 export function registerLargeFiles(ctx: FeatureContext): void {
   /** Files whose diagnostics were pushed, so opening one as a document hands over to pulled diagnostics. */
@@ -109,7 +106,6 @@ async function validateOne(
   }
   if (!dataset) return { uri, outcome: 'notDataset' };
   const name = baseName(uri);
-  let last = 0;
   const start = performance.now();
   try {
     const result = await validateFile(file, {
@@ -117,14 +113,7 @@ async function validateOne(
       workers: WorkerPool.shared(),
       ...(rootDir ? { rootDir } : {}),
       signal,
-      onProgress: (done, total) => {
-        const now = Date.now();
-        if (now - last < PROGRESS_INTERVAL_MS) return;
-        last = now;
-        const share = total > 0 ? done / total : 1;
-        const percentage = Math.floor(((index + share) / count) * 100);
-        progress.report(percentage, `${name}: ${(done / 1e6).toFixed(0)} of ${(total / 1e6).toFixed(0)} MB`);
-      },
+      onProgress: diskProgress(progress)(name, index, count),
     });
     // The document may have been opened meanwhile; its pulled diagnostics win.
     if (ctx.documents.get(uri)) return { uri, outcome: 'open' };

@@ -19,7 +19,7 @@ import {
   type SplitParams,
   type SplitResult,
 } from '../protocol/report';
-import { guarded, type Feature, type FeatureContext } from './context';
+import { diskProgress, guarded, type Feature, type FeatureContext } from './context';
 
 /**
  * LSP glue for the dataset report (`tunekit/report`) and the data commands (`tunekit/split`,
@@ -31,7 +31,6 @@ export const reportFeature: Feature = {
   register: registerReport,
 };
 
-const PROGRESS_INTERVAL_MS = 250;
 const MAX_WARNINGS = 500;
 
 export function registerReport(ctx: FeatureContext): void {
@@ -55,7 +54,7 @@ async function report(ctx: FeatureContext, params: ReportParams, token: Cancella
   const inputs: ReportFileInput[] = [];
   const problems: string[] = [];
   let settings: Settings | undefined;
-  let last = 0;
+  const fileProgress = diskProgress(progress);
   progress.begin('Tunekit: dataset report', 0, 'reading…', true);
   try {
     for (let i = 0; i < params.uris.length; i++) {
@@ -84,13 +83,7 @@ async function report(ctx: FeatureContext, params: ReportParams, token: Cancella
             services: { ...defaultServices(), tokenCounter: choice.counter },
             ...(rootDir ? { rootDir } : {}),
             signal: abort.signal,
-            onProgress: (done, total) => {
-              const now = Date.now();
-              if (now - last < PROGRESS_INTERVAL_MS) return;
-              last = now;
-              const share = total > 0 ? done / total : 1;
-              progress.report(Math.floor(((i + share) / params.uris.length) * 100), `${shown}: ${(done / 1e6).toFixed(0)} of ${(total / 1e6).toFixed(0)} MB`);
-            },
+            onProgress: fileProgress(shown, i, params.uris.length),
           }),
         );
       } else problems.push(`${uri} is neither an open document nor a file.`);
